@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+// The local suite without downloads: finds the Google Cloud CLI's Firestore and Pub/Sub emulators, points
+// firebase-tools at them, starts fireops' own stand-ins (Secret Manager, ...), and runs firebase-tools.
+//
+//   node emulators/launcher.mjs start          build, run the suite with demo data and the local scheduler
+//   node emulators/launcher.mjs test           build, typecheck, lint, unit tests, then emulator tests
+//   node emulators/launcher.mjs exec -- CMD    run CMD with the suite up (what the emulator tests use)
+//   node emulators/launcher.mjs bench [name]   run benchmarks with the suite up
+//
+// Everything it starts is stopped when it exits, on Ctrl-C and on failure (see stopAll).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = path.join(ROOT, '.cache', 'emulators');
+export const PROJECT_ID = 'demo-fireops';
+export const REGION = 'europe-west1';
+const ONLY = 'functions,firestore,pubsub,auth';
+const FIREBASE_BIN = path.join(ROOT, 'node_modules', '.bin', 'firebase');
+
+/** Where the Google Cloud CLI's emulators live: a folder laid out like the CLI's `platform/`. */
+export function findPlatformDir(env = process.env) {
+  const candidates = [];
+  if (env.GCLOUD_EMULATORS_DIR) candidates.push(env.GCLOUD_EMULATORS_DIR);
+  const gcloud = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  const sdkRoot = gcloud.status === 0 ? gcloud.stdout.trim() : '';
+  if (sdkRoot) candidates.push(path.join(sdkRoot, 'platform'));
+  candidates.push(path.resolve(ROOT, '..', 'shared', 'emulators'));
+  return candidates.find((dir) =>
+    existsSync(path.join(dir, 'cloud-firestore-emulator', 'cloud-firestore-emulator.jar')),
+  );
+}
+
+/**
+ * A store-only zip holding just a manifest: the gcloud Firestore jar has no Main-Class, so this wrapper names
+ * it and puts the real jar on the Class-Path. Written by hand to need no `jar` binary.
+ */
+function writeManifestJar(file, manifest) {
+  const name = Buffer.from('META-INF/MANIFEST.MF');
+  const data = Buffer.from(manifest);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(10, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(10, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  const centralOffset = local.length + name.length + data.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+  writeFileSync(file, Buffer.concat([local, name, data, central, name, end]));
+}
+
+/** Environment that makes firebase-tools use the local emulator binaries instead of downloading them. */
+export function emulatorBinaryEnv(env = process.env) {
+  const platform = findPlatformDir(env);
+  if (!platform) {
+    console.warn('[launcher] no Google Cloud emulators found: firebase-tools will download its own');
+    return {};
+  }
+  mkdirSync(CACHE, { recursive: true });
+  const realJar = path.join(platform, 'cloud-firestore-emulator', 'cloud-firestore-emulator.jar');
+  const wrapper = path.join(CACHE, 'cloud-firestore-emulator-main.jar');
+  // Manifest Class-Path entries are URLs relative to the wrapper jar; an absolute file URL avoids that.
+  const classPath = new URL(`file://${realJar}`).href;
+  const lines = [
+    'Manifest-Version: 1.0',
+    'Main-Class: com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+    // Manifest lines are limited to 72 bytes; longer values continue on lines starting with one space.
+    ...wrapManifestLine(`Class-Path: ${classPath}`),
+    '',
+    '',
+  ];
+  writeManifestJar(wrapper, lines.join('\r\n'));
+  const out = { FIRESTORE_EMULATOR_BINARY_PATH: wrapper };
+  const pubsub = path.join(platform, 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
+  if (existsSync(pubsub)) out.PUBSUB_EMULATOR_BINARY_PATH = pubsub;
+  return out;
+}
+
+function wrapManifestLine(line) {
+  const out = [line.slice(0, 70)];
+  for (let i = 70; i < line.length; i += 69) out.push(` ${line.slice(i, i + 69)}`);
+  return out;
+}
+
+/** Starts fireops' own stand-ins in this process and returns their addresses as environment variables. */
+async function startStandIns({ seed }) {
+  const stops = [];
+  const env = {};
+  const { startSecretManagerEmulator } = await import('./secret-manager/server.mjs');
+  const seedFile = path.join(ROOT, 'emulators', 'seed', 'secret-manager.json');
+  const sm = await startSecretManagerEmulator({
+    port: Number(process.env.SECRET_MANAGER_EMULATOR_PORT ?? 9323),
+    seed: seed && existsSync(seedFile) ? JSON.parse(readFileSync(seedFile, 'utf8')) : undefined,
+  });
+  stops.push(() => sm.close());
+  env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
+  return { env, stop: () => Promise.allSettled(stops.map((s) => s())) };
+}
+
+const children = new Set();
+let standIns;
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+    children.add(child);
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? (signal ? 128 : 1));
+    });
+    child.on('error', (err) => {
+      console.error(`[launcher] ${cmd}: ${err.message}`);
+      children.delete(child);
+      resolve(1);
+    });
+  });
+}
+
+/** Java emulators a hard kill of firebase-tools can leave behind, found by their binary path. */
+function killOrphanEmulators(binaryEnv) {
+  const marks = Object.values(binaryEnv).map((p) => path.basename(p));
+  if (marks.length === 0 || !existsSync('/proc')) return;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ours =
+      cmdline.includes(CACHE) || (cmdline.includes('cloud-pubsub-emulator') && cmdline.includes('8085'));
+    if (ours && marks.some((m) => cmdline.includes(m) || cmdline.includes('pubsub'))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        console.warn(`[launcher] stopped a leftover emulator process ${pid}`);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+let stopping;
+async function stopAll(binaryEnv) {
+  stopping ??= (async () => {
+    for (const child of children) child.kill('SIGINT');
+    const deadline = Date.now() + 15_000;
+    while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const child of children) child.kill('SIGKILL');
+    await standIns?.stop();
+    killOrphanEmulators(binaryEnv);
+  })();
+  return stopping;
+}
+
+async function withSuite(command, { seed = false } = {}) {
+  const binaryEnv = emulatorBinaryEnv();
+  const onSignal = (sig) => {
+    console.log(`\n[launcher] ${sig}: stopping the suite`);
+    void stopAll(binaryEnv).then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    standIns = await startStandIns({ seed });
+    const env = {
+      ...process.env,
+      ...binaryEnv,
+      ...standIns.env,
+      GCLOUD_PROJECT: PROJECT_ID,
+      FIREOPS_PROJECT_ID: PROJECT_ID,
+      FIREOPS_REGION: REGION,
+      // The functions emulator passes this process's environment through to the functions.
+      FIREBASE_EMULATORS_ROOT: ROOT,
+    };
+    return await run(FIREBASE_BIN, ['emulators:exec', '--project', PROJECT_ID, '--only', ONLY, command], {
+      env,
+    });
+  } finally {
+    await stopAll(binaryEnv);
+  }
+}
+
+async function step(label, cmd, args) {
+  console.log(`\n[launcher] ${label}`);
+  const code = await run(cmd, args);
+  if (code !== 0) {
+    console.error(`[launcher] ${label} failed (exit ${code})`);
+    process.exit(code);
+  }
+}
+
+const npx = (bin, args) => [path.join(ROOT, 'node_modules', '.bin', bin), args];
+
+async function main(argv) {
+  const [mode = 'start', ...rest] = argv;
+  switch (mode) {
+    case 'start':
+      await step('build functions', 'npm', ['run', 'build']);
+      return withSuite(`node ${JSON.stringify(path.join(ROOT, 'emulators', 'dev-session.mjs'))}`, {
+        seed: true,
+      });
+    case 'test':
+      await step('build functions', 'npm', ['run', 'build']);
+      await step('typecheck', 'npm', ['run', 'typecheck']);
+      await step('lint', 'npm', ['run', 'lint']);
+      await step('unit tests', ...npx('vitest', ['run', '--project', 'unit']));
+      console.log('\n[launcher] emulator tests (integration, rules)');
+      return withSuite('npx vitest run --project integration --project rules');
+    case 'exec': {
+      const cmd = rest[0] === '--' ? rest.slice(1) : rest;
+      if (cmd.length === 0) throw new Error('usage: launcher.mjs exec -- COMMAND');
+      return withSuite(cmd.join(' '));
+    }
+    case 'bench': {
+      await step('build functions', 'npm', ['run', 'build']);
+      const which = rest[0] ?? 'all';
+      return withSuite(`node ${JSON.stringify(path.join(ROOT, 'test', 'bench', 'run.mjs'))} ${which}`);
+    }
+    default:
+      throw new Error(`unknown mode ${mode}: start | test | exec -- CMD | bench [name]`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code ?? 0),
+    (err) => {
+      console.error(`[launcher] ${err.stack ?? err}`);
+      process.exit(1);
+    },
+  );
+}

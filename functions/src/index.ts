@@ -1,0 +1,4 @@
+// Deployed functions, and nothing else: each trigger file wires one function; see README for what each does.
+export { onFlagWritten } from './triggers/on-flag-written';
+export { verifyAuditLog } from './triggers/verify-audit-log';
+export { notifyAlerts } from './triggers/notify-alerts';
