@@ -275,7 +275,8 @@ function validateLabels(labels) {
   const entries = Object.entries(labels ?? {});
   if (entries.length > 64) throw invalid('Secret.labels: no more than 64 labels can be assigned.');
   for (const [k, v] of entries) {
-    if (!LABEL_KEY_RE.test(k) || Buffer.byteLength(k) > 128) throw invalid(`Secret.labels: invalid key [${k}].`);
+    if (!LABEL_KEY_RE.test(k) || Buffer.byteLength(k) > 128)
+      throw invalid(`Secret.labels: invalid key [${k}].`);
     if (!LABEL_VALUE_RE.test(v) || Buffer.byteLength(v) > 128) {
       throw invalid(`Secret.labels: invalid value for key [${k}].`);
     }
@@ -314,7 +315,10 @@ function validateCmek(cmek, field) {
 /** @param {any} replication @returns {any} a normalised google.cloud.secretmanager.v1.Replication */
 function validateReplication(replication) {
   if (replication?.automatic) {
-    const cmek = validateCmek(replication.automatic.customerManagedEncryption, 'Secret.replication.automatic');
+    const cmek = validateCmek(
+      replication.automatic.customerManagedEncryption,
+      'Secret.replication.automatic',
+    );
     return { automatic: cmek ? { customerManagedEncryption: cmek } : {} };
   }
   if (replication?.userManaged) {
@@ -352,7 +356,9 @@ function validateRotation(rotation, nowMs, strict = true) {
     out.nextRotationTime = fromProtoTime(rotation.nextRotationTime);
     const delta = toMs(out.nextRotationTime) - nowMs;
     if (strict && (delta < 300_000 || delta > 3_153_600_000_000)) {
-      throw invalid('Secret.rotation.next_rotation_time must be between 5 minutes and 100 years in the future.');
+      throw invalid(
+        'Secret.rotation.next_rotation_time must be between 5 minutes and 100 years in the future.',
+      );
     }
   }
   if (rotation.rotationPeriod) {
@@ -396,9 +402,14 @@ function validateVersionAliases(aliases, versions) {
     }
     const n = Number(raw);
     const version = Number.isInteger(n) && n > 0 ? versions[n - 1] : undefined;
-    if (!version) throw invalid(`Secret.version_aliases: alias [${alias}] points to version [${raw}] which does not exist.`);
+    if (!version)
+      throw invalid(
+        `Secret.version_aliases: alias [${alias}] points to version [${raw}] which does not exist.`,
+      );
     if (version.state === 'DESTROYED') {
-      throw invalid(`Secret.version_aliases: alias [${alias}] points to version [${raw}] which is destroyed.`);
+      throw invalid(
+        `Secret.version_aliases: alias [${alias}] points to version [${raw}] which is destroyed.`,
+      );
     }
     out[alias] = n;
   }
@@ -446,7 +457,12 @@ function compileFilter(filter, kind) {
       if (op === ':' && expected === '*') return actual !== undefined;
       if (actual === undefined) return op === '!=';
       if (expected.includes('*')) {
-        const re = new RegExp(`^${expected.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+        const pattern = expected
+          .split('*')
+          .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*');
+        // `:` ("has") matches anywhere in the value; `=` and `!=` match the whole value.
+        const re = new RegExp(op === ':' && key !== 'state' ? pattern : `^${pattern}$`);
         return op === '!=' ? !re.test(actual) : re.test(actual);
       }
       if (op === '=') return actual === expected;
@@ -523,7 +539,8 @@ function sweep(state) {
       continue;
     }
     for (const v of rec.versions) {
-      if (v.scheduledDestroyTime && toMs(v.scheduledDestroyTime) <= nowMs) destroyNow(v, v.scheduledDestroyTime);
+      if (v.scheduledDestroyTime && toMs(v.scheduledDestroyTime) <= nowMs)
+        destroyNow(v, v.scheduledDestroyTime);
     }
   }
 }
@@ -579,7 +596,8 @@ function toSecretProto(rec) {
 function replicationStatusFor(rec) {
   const r = rec.replication;
   /** @param {{ kmsKeyName: string } | undefined} cmek */
-  const status = (cmek) => (cmek ? { kmsKeyVersionName: `${cmek.kmsKeyName}/cryptoKeyVersions/1` } : undefined);
+  const status = (cmek) =>
+    cmek ? { kmsKeyVersionName: `${cmek.kmsKeyName}/cryptoKeyVersions/1` } : undefined;
   if (r?.automatic) {
     const cmek = status(r.automatic.customerManagedEncryption);
     return { automatic: cmek ? { customerManagedEncryption: cmek } : {} };
@@ -589,7 +607,9 @@ function replicationStatusFor(rec) {
       userManaged: {
         replicas: r.userManaged.replicas.map((/** @type {any} */ replica) => {
           const cmek = status(replica.customerManagedEncryption);
-          return cmek ? { location: replica.location, customerManagedEncryption: cmek } : { location: replica.location };
+          return cmek
+            ? { location: replica.location, customerManagedEncryption: cmek }
+            : { location: replica.location };
         }),
       },
     };
@@ -687,7 +707,8 @@ function seedSecret(state, project, location, secretId, s) {
       secretId,
       seq: ++secretSeq,
       createTime,
-      replication: location === undefined ? validateReplication(s.replication ?? { automatic: {} }) : undefined,
+      replication:
+        location === undefined ? validateReplication(s.replication ?? { automatic: {} }) : undefined,
       labels: validateLabels(s.labels),
       annotations: validateAnnotations(s.annotations),
       topics: validateTopics((s.topics ?? []).map((t) => (typeof t === 'string' ? { name: t } : t))),
@@ -769,7 +790,10 @@ function createHandlers(state) {
   /** @param {string | undefined} requestEtag @param {string} currentEtag @param {string} what */
   function checkEtag(requestEtag, currentEtag, what) {
     if (requestEtag && requestEtag !== currentEtag) {
-      throw new RpcError(grpc.status.ABORTED, `The etag provided for ${what} does not match the current etag.`);
+      throw new RpcError(
+        grpc.status.ABORTED,
+        `The etag provided for ${what} does not match the current etag.`,
+      );
     }
   }
 
@@ -854,13 +878,20 @@ function createHandlers(state) {
         rotation,
         expireTime: expirationFrom(secret, nowMs),
         versionDestroyTtl: validateVersionDestroyTtl(secret.versionDestroyTtl),
-        customerManagedEncryption: validateCmek(secret.customerManagedEncryption, 'Secret.customer_managed_encryption'),
-        secretType: secret.secretType && secret.secretType !== 'SECRET_TYPE_UNSPECIFIED' ? secret.secretType : undefined,
+        customerManagedEncryption: validateCmek(
+          secret.customerManagedEncryption,
+          'Secret.customer_managed_encryption',
+        ),
+        secretType:
+          secret.secretType && secret.secretType !== 'SECRET_TYPE_UNSPECIFIED'
+            ? secret.secretType
+            : undefined,
         etag: newEtag(),
         versions: [],
       };
       rec.key = secretKey(state, { ...p, secretId, name });
-      if (state.secrets.has(rec.key)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
+      if (state.secrets.has(rec.key))
+        throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
       state.secrets.set(rec.key, rec);
       return toSecretProto(rec);
     },
@@ -938,7 +969,9 @@ function createHandlers(state) {
             next.versionDestroyTtl = validateVersionDestroyTtl(secret.versionDestroyTtl);
             break;
           default:
-            throw invalid(`update_mask path [${path}] is not supported: the field is immutable, output only or unknown.`);
+            throw invalid(
+              `update_mask path [${path}] is not supported: the field is immutable, output only or unknown.`,
+            );
         }
       }
       checkRotationNeedsTopics(next);
@@ -977,7 +1010,8 @@ function createHandlers(state) {
     AccessSecretVersion(req) {
       const { rec, v } = getVersionRecord(parseVersionName(req.name));
       const name = versionName(rec, v.id);
-      if (v.state !== 'ENABLED' || !v.data) throw failedPrecondition(`Secret Version [${name}] is in ${v.state} state.`);
+      if (v.state !== 'ENABLED' || !v.data)
+        throw failedPrecondition(`Secret Version [${name}] is in ${v.state} state.`);
       return { name, payload: { data: v.data, dataCrc32c: String(v.crc32c) } };
     },
 
@@ -1062,7 +1096,10 @@ function createHandlers(state) {
   for (const method of unimplemented) {
     /** @type {grpc.handleUnaryCall<any, any>} */
     const handler = (_call, callback) =>
-      callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by the Secret Manager emulator.` });
+      callback({
+        code: grpc.status.UNIMPLEMENTED,
+        details: `${method} is not implemented by the Secret Manager emulator.`,
+      });
     handlers[method] = handler;
   }
   return handlers;
@@ -1131,10 +1168,13 @@ function parseArgs(argv) {
     if (flag === '--host') out.host = value();
     else if (flag === '--port') {
       out.port = Number(value());
-      if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) throw new Error('--port must be 0-65535');
+      if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535)
+        throw new Error('--port must be 0-65535');
     } else if (flag === '--seed') out.seed = value();
     else if (flag === '--help' || flag === '-h') {
-      console.log('usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--seed file.json]');
+      console.log(
+        'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--seed file.json]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }

@@ -89,7 +89,12 @@ const CONFIG: Target[] = [
     id: 'newCheckout',
     data: { enabled: true, rolloutPercent: 25, description: 'new checkout flow' },
   },
-  { name: 'settings', collectionPath: 'settings', id: 'global', data: { timezone: 'UTC', retentionDays: 30 } },
+  {
+    name: 'settings',
+    collectionPath: 'settings',
+    id: 'global',
+    data: { timezone: 'UTC', retentionDays: 30 },
+  },
   {
     name: 'secretPolicies',
     collectionPath: 'secretPolicies',
@@ -135,7 +140,12 @@ const SYSTEM: Target[] = [
     'incidents',
     'githubHooks',
   ].map((c) => ({ name: c, collectionPath: c, id: 'doc-1', data: { at: 1, note: 'system' } })),
-  { name: 'metrics', collectionPath: 'metrics', id: 'payments-api', data: { lastWindow: '2026-01-01T00:00' } },
+  {
+    name: 'metrics',
+    collectionPath: 'metrics',
+    id: 'payments-api',
+    data: { lastWindow: '2026-01-01T00:00' },
+  },
   {
     name: 'metrics/{service}/windows',
     collectionPath: 'metrics/payments-api/windows',
@@ -336,7 +346,9 @@ describe('rollouts', () => {
   it.each(['approve', 'pause', 'resume', 'abort', 'promote-now', 'rollback-now'])(
     'admin may set command %s',
     async (action) => {
-      await assertSucceeds(updateDoc(doc(db('admin'), path), { command: { action, reason: 'ops ticket 42' } }));
+      await assertSucceeds(
+        updateDoc(doc(db('admin'), path), { command: { action, reason: 'ops ticket 42' } }),
+      );
     },
   );
 
@@ -347,7 +359,10 @@ describe('rollouts', () => {
   });
 
   it('admin may not update another field', async () => {
+    // Seed a valid command so that only the affectedKeys().hasOnly(['command']) check can deny this.
+    await seed(path, { ...ROLLOUT.data, command: { action: 'pause', reason: 'earlier' } });
     await assertFails(updateDoc(doc(db('admin'), path), { status: 'done' }));
+    await assertFails(updateDoc(doc(db('admin'), path), { percent: 100 }));
   });
 
   it('admin may not update command together with another field', async () => {
@@ -375,7 +390,11 @@ describe('rollouts', () => {
   it('admin may not create a rollout', async () => {
     await assertFails(setDoc(doc(db('admin'), 'rollouts/r-2'), ROLLOUT.data));
     await assertFails(
-      setDoc(doc(db('admin'), 'rollouts/r-3'), { command: { action: 'approve', reason: 'r' } }, { merge: true }),
+      setDoc(
+        doc(db('admin'), 'rollouts/r-3'),
+        { command: { action: 'approve', reason: 'r' } },
+        { merge: true },
+      ),
     );
   });
 
