@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // under `firebase emulators:exec` (see emulators/launcher.mjs), which fails them if the emulators are absent.
 export default defineConfig({
   test: {
+    // Integration files share one Firestore emulator and clear it between tests: run files one at a time.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -18,8 +20,6 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/require-emulators.ts'],
-          // Integration files share one Firestore emulator and clear it between tests: run them one at a time.
-          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -30,7 +30,6 @@ export default defineConfig({
           include: ['test/rules/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/require-emulators.ts'],
-          fileParallelism: false,
           testTimeout: 30_000,
         },
       },

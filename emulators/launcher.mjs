@@ -163,6 +163,11 @@ function killOrphanEmulators(binaryEnv) {
 }
 
 let stopping;
+/**
+ * Stops the suite: one SIGINT lets firebase-tools shut its emulators down cleanly (a second would make it quit at
+ * once and can orphan the Java emulators). Children run in their own process group, so the terminal's Ctrl-C
+ * reaches only this launcher, which forwards exactly one.
+ */
 async function stopAll(binaryEnv) {
   stopping ??= (async () => {
     for (const child of children) child.kill('SIGINT');
