@@ -9,7 +9,7 @@
 //
 // Everything it starts is stopped when it exits, on Ctrl-C and on failure (see stopAll).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
@@ -127,7 +127,9 @@ function run(cmd, args, opts = {}) {
     children.add(child);
     child.on('exit', (code, signal) => {
       children.delete(child);
-      resolve(code ?? (signal ? 128 : 1));
+      const status = code ?? (signal ? 128 : 1);
+      if (opts.detached) void endProcessGroup(child.pid).then(() => resolve(status));
+      else resolve(status);
     });
     child.on('error', (err) => {
       console.error(`[launcher] ${cmd}: ${err.message}`);
@@ -137,28 +139,27 @@ function run(cmd, args, opts = {}) {
   });
 }
 
-/** Java emulators a hard kill of firebase-tools can leave behind, found by their binary path. */
-function killOrphanEmulators(binaryEnv) {
-  const marks = Object.values(binaryEnv).map((p) => path.basename(p));
-  if (marks.length === 0 || !existsSync('/proc')) return;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    let cmdline = '';
+/**
+ * Ends what is left of a detached child's process group: the emulators:exec script, which firebase-tools leaves
+ * running when interrupted, and any Java emulator a hard kill left behind. Only that group is touched, never
+ * another suite's processes.
+ */
+async function endProcessGroup(pgid) {
+  const alive = () => {
     try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      process.kill(-pgid, 0);
+      return true;
     } catch {
-      continue;
+      return false;
     }
-    const ours =
-      cmdline.includes(CACHE) || (cmdline.includes('cloud-pubsub-emulator') && cmdline.includes('8085'));
-    if (ours && marks.some((m) => cmdline.includes(m) || cmdline.includes('pubsub'))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-        console.warn(`[launcher] stopped a leftover emulator process ${pid}`);
-      } catch {
-        /* already gone */
-      }
-    }
+  };
+  if (!alive()) return;
+  process.kill(-pgid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) {
+    console.warn(`[launcher] stopping leftover processes of group ${pgid}`);
+    process.kill(-pgid, 'SIGKILL');
   }
 }
 
@@ -168,14 +169,13 @@ let stopping;
  * once and can orphan the Java emulators). Children run in their own process group, so the terminal's Ctrl-C
  * reaches only this launcher, which forwards exactly one.
  */
-async function stopAll(binaryEnv) {
+async function stopAll() {
   stopping ??= (async () => {
     for (const child of children) child.kill('SIGINT');
     const deadline = Date.now() + 15_000;
     while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const child of children) child.kill('SIGKILL');
     await standIns?.stop();
-    killOrphanEmulators(binaryEnv);
   })();
   return stopping;
 }
@@ -184,7 +184,7 @@ async function withSuite(command, { seed = false } = {}) {
   const binaryEnv = emulatorBinaryEnv();
   const onSignal = (sig) => {
     console.log(`\n[launcher] ${sig}: stopping the suite`);
-    void stopAll(binaryEnv).then(() => process.exit(130));
+    void stopAll().then(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -202,9 +202,11 @@ async function withSuite(command, { seed = false } = {}) {
     };
     return await run(FIREBASE_BIN, ['emulators:exec', '--project', PROJECT_ID, '--only', ONLY, command], {
       env,
+      // A process group of its own, so Ctrl-C is delivered to firebase-tools once, by stopAll.
+      detached: true,
     });
   } finally {
-    await stopAll(binaryEnv);
+    await stopAll();
   }
 }
 

@@ -103,7 +103,9 @@ describe('STREAM_PATTERN / nextEntry stream names', () => {
     if (valid) {
       expect(nextEntry(undefined, stream, input(1), T0).stream).toBe(stream);
     } else {
-      expect(() => nextEntry(undefined, stream, input(1), T0)).toThrow(`invalid audit stream name '${stream}'`);
+      expect(() => nextEntry(undefined, stream, input(1), T0)).toThrow(
+        `invalid audit stream name '${stream}'`,
+      );
     }
   });
 });
@@ -204,7 +206,10 @@ describe('hashEntry', () => {
     const withNulls = { ...base(), before: null, after: null, details: null };
     const { before: _b, after: _a, details: _d, ...absent } = withNulls;
     expect(hashEntry(absent)).toBe(hashEntry(withNulls));
-    const withUndefined = { ...base(), actor: { type: 'system' as const, id: 'fireops', authType: undefined } };
+    const withUndefined = {
+      ...base(),
+      actor: { type: 'system' as const, id: 'fireops', authType: undefined },
+    };
     expect(hashEntry(withUndefined)).toBe(hashEntry(base()));
   });
 
@@ -467,8 +472,12 @@ describe('ChainVerifier', () => {
     const report = verify(withIds(chain), headOf(chain.slice(0, 3)));
     expect(report.ok).toBe(false);
     expect(report.checked).toBe(5);
-    expect(report.firstProblem?.problem).toBe('head-mismatch');
-    expect(report.firstProblem?.detail).toBe('stream head is at seq 3 but the log ends at seq 5');
+    expect(report.firstProblem).toEqual({
+      problem: 'head-mismatch',
+      seq: 3,
+      id: 'flags-000000000003',
+      detail: "stream head (seq 3) does not match the log's last entry (seq 5)",
+    });
   });
 
   it('entries but no head -> head-mismatch at the last seq', () => {

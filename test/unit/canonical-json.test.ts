@@ -87,7 +87,11 @@ describe('toJsonValue', () => {
     ['Date becomes ISO', new Date('2024-05-06T07:08:09.010Z'), '2024-05-06T07:08:09.010Z'],
     ['Timestamp-like becomes ISO', fakeTimestamp('2023-01-02T03:04:05.678Z'), '2023-01-02T03:04:05.678Z'],
     ['DocumentReference-like becomes its path', { path: 'flags/x', firestore: {}, id: 'x' }, 'flags/x'],
-    ['GeoPoint-like keeps lat/long', { latitude: 51.5, longitude: -0.12 }, { latitude: 51.5, longitude: -0.12 }],
+    [
+      'GeoPoint-like keeps lat/long',
+      { latitude: 51.5, longitude: -0.12 },
+      { latitude: 51.5, longitude: -0.12 },
+    ],
     ['Buffer becomes base64', Buffer.from('hello'), 'aGVsbG8='],
     ['Uint8Array becomes base64', new Uint8Array([0, 255, 16]), 'AP8Q'],
     ['empty Buffer', Buffer.alloc(0), ''],
@@ -149,7 +153,9 @@ describe('jsonDigest', () => {
   });
 
   it('is pinned for a known value', () => {
-    expect(jsonDigest({ a: 1, b: 2 })).toBe('43258cff783fe7036d8a43033f830adfc60ec037382473548ac742b888292777');
+    expect(jsonDigest({ a: 1, b: 2 })).toBe(
+      '43258cff783fe7036d8a43033f830adfc60ec037382473548ac742b888292777',
+    );
   });
 
   it('is stable across key order and undefined values', () => {

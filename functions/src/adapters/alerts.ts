@@ -1,4 +1,5 @@
-import { OPS_ALERTS_TOPIC, type Alert } from '../config/schemas/alert';
+import type { Alert } from '../config/schemas/alert';
+import { OPS_ALERTS_TOPIC } from '../config/topics';
 import type { Publish } from './pubsub';
 
 /** An alert as an outbox entry (see idempotency.ts): published after the transaction that decided it commits. */

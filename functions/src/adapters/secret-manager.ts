@@ -27,8 +27,12 @@ export function emulatorClientOptions(hostPort: string | undefined) {
 export function secretManager(env: NodeJS.ProcessEnv = process.env): SecretManagerServiceClient {
   if (!client) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (cold start)
-    const { SecretManagerServiceClient: Client } = require('@google-cloud/secret-manager') as typeof import('@google-cloud/secret-manager');
-    client = new Client({ projectId: projectId(env), ...emulatorClientOptions(env.SECRET_MANAGER_EMULATOR_HOST) });
+    const { SecretManagerServiceClient: Client } =
+      require('@google-cloud/secret-manager') as typeof import('@google-cloud/secret-manager');
+    client = new Client({
+      projectId: projectId(env),
+      ...emulatorClientOptions(env.SECRET_MANAGER_EMULATOR_HOST),
+    });
   }
   return client;
 }
@@ -46,7 +50,12 @@ const GRPC = { NOT_FOUND: 5, FAILED_PRECONDITION: 9, INVALID_ARGUMENT: 3, PERMIS
 /** Maps a Secret Manager error: missing or unusable versions are permanent, the rest transient. */
 export function secretError(err: unknown, what: string): Error {
   const code = (err as { code?: number }).code;
-  if (code === GRPC.NOT_FOUND || code === GRPC.FAILED_PRECONDITION || code === GRPC.INVALID_ARGUMENT || code === GRPC.PERMISSION_DENIED) {
+  if (
+    code === GRPC.NOT_FOUND ||
+    code === GRPC.FAILED_PRECONDITION ||
+    code === GRPC.INVALID_ARGUMENT ||
+    code === GRPC.PERMISSION_DENIED
+  ) {
     // The message names the version, never a value.
     return new ValidationError(`${what}: ${(err as Error).message}`);
   }
@@ -54,7 +63,10 @@ export function secretError(err: unknown, what: string): Error {
 }
 
 /** Reads a secret version (number, `latest` or alias) as UTF-8, and registers the value for redaction. */
-export async function accessSecretValue(secretId: string, version: string | number = 'latest'): Promise<{ value: string; version: string }> {
+export async function accessSecretValue(
+  secretId: string,
+  version: string | number = 'latest',
+): Promise<{ value: string; version: string }> {
   try {
     const [response] = await secretManager().accessSecretVersion({ name: versionName(secretId, version) });
     const data = response.payload?.data;

@@ -23,7 +23,8 @@ function describeIssue(issue: Issue): string {
     case 'invalid_type': {
       const received = /received (\w+)/.exec(issue.message)?.[1];
       if (received === 'undefined') return `is required (${issue.expected})`;
-      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}${received ? `, got ${received}` : ''}`;
+      const expected = issue.expected === 'int' ? 'integer' : issue.expected;
+      return `must be ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}${received ? `, got ${received}` : ''}`;
     }
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -32,7 +33,9 @@ function describeIssue(issue: Issue): string {
     case 'invalid_format':
       return `must be a valid ${issue.format}`;
     default:
-      return issue.message.replace(/^Invalid input: /, 'must be ');
+      return issue.message === 'Invalid input'
+        ? 'is not valid'
+        : issue.message.replace(/^Invalid input: /, 'must be ');
   }
 }
 

@@ -172,12 +172,23 @@ export class ChainVerifier {
 
   finish(head: StreamHead | undefined): ChainReport {
     const lastSeq = this.expectedSeq - 1;
-    if (!this.problem && head && (head.seq !== lastSeq || (lastSeq > 0 && head.hash !== this.prevHash))) {
+    if (!this.problem && head && head.seq > lastSeq) {
       this.problem = {
-        problem: head.seq > lastSeq ? 'missing-entry' : 'head-mismatch',
+        problem: 'missing-entry',
         seq: lastSeq + 1,
         id: entryId(this.stream, lastSeq + 1),
         detail: `stream head is at seq ${head.seq} but the log ends at seq ${lastSeq}`,
+      };
+    } else if (
+      !this.problem &&
+      head &&
+      (head.seq < lastSeq || (lastSeq > 0 && head.hash !== this.prevHash))
+    ) {
+      this.problem = {
+        problem: 'head-mismatch',
+        seq: head.seq,
+        id: entryId(this.stream, head.seq),
+        detail: `stream head (seq ${head.seq}) does not match the log's last entry (seq ${lastSeq})`,
       };
     }
     if (!this.problem && !head && lastSeq > 0) {

@@ -69,7 +69,9 @@ export function decideFlagWrite(input: FlagWriteInput): FlagDecision {
   }
 
   if (outcome.kind === 'invalid') {
-    const restoreTo = lastValid !== undefined ? lastValid : isReservedFlag(key) ? reservedDefault(key) : null;
+    // A reserved flag always comes back, even when its last recorded state is a deletion from before it was reserved.
+    const restoreTo =
+      lastValid != null ? lastValid : isReservedFlag(key) ? reservedDefault(key) : (lastValid ?? null);
     return {
       kind: 'reject',
       reason: outcome.reason,

@@ -22,16 +22,20 @@ export class Redactor {
 
   redactString(text: string): string {
     let out = text;
-    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(REDACTED);
+    // Longest first: a rotated value may extend an older one, and the older one must not split it.
+    for (const v of [...this.values].sort((a, b) => b.length - a.length)) {
+      if (out.includes(v)) out = out.split(v).join(REDACTED);
+    }
     return out;
   }
 
   /** A deep copy with registered values replaced and sensitive keys masked. Cycles are cut. */
-  redact(value: unknown, seen = new WeakSet<object>()): unknown {
+  redact(value: unknown, ancestors: object[] = []): unknown {
     if (typeof value === 'string') return this.redactString(value);
     if (value === null || typeof value !== 'object') return value;
-    if (seen.has(value)) return '[Circular]';
-    seen.add(value);
+    // Only an object that contains itself is a cycle; the same object twice side by side is not.
+    if (ancestors.includes(value)) return '[Circular]';
+    const seen = [...ancestors, value];
     if (value instanceof Error) {
       return {
         name: value.name,

@@ -2,12 +2,14 @@
 // policies can page on it); chat delivery (Slack-compatible webhook) comes with the health-check capability.
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { logger } from '../adapters/logger';
-import { OPS_ALERTS_TOPIC, alertSchema, type Alert } from '../config/schemas/alert';
-import { parseOrThrow } from '../config/validation';
+import { loadSchemas } from '../config/load-schemas';
+import type { Alert } from '../config/schemas/alert';
+import { OPS_ALERTS_TOPIC } from '../config/topics';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
 
-export function handleAlert(message: unknown): Alert {
+export async function handleAlert(message: unknown): Promise<Alert> {
+  const { alertSchema, parseOrThrow } = await loadSchemas();
   const alert = parseOrThrow(alertSchema, message, 'ops-alerts message');
   const log = logger({ correlationId: alert.correlationId, alertId: alert.alertId });
   const level = alert.severity === 'critical' ? 'error' : alert.severity === 'warning' ? 'warn' : 'info';
@@ -19,15 +21,14 @@ export const notifyAlerts = onMessagePublished(
   { ...baseOptions, topic: OPS_ALERTS_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id });
-    await runEventHandler(log, () => {
+    await runEventHandler(log, async () => {
       let json: unknown;
       try {
         json = event.data.message.json;
       } catch {
         json = undefined; // not JSON: refused by the schema below with a clear message
       }
-      handleAlert(json);
-      return Promise.resolve();
+      await handleAlert(json);
     });
   },
 );

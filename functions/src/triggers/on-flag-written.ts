@@ -8,7 +8,7 @@ import { db } from '../adapters/firestore';
 import { runOnce } from '../adapters/idempotency';
 import { logger } from '../adapters/logger';
 import type { Actor } from '../core/audit-chain';
-import { toJsonValue, type JsonValue } from '../core/canonical-json';
+import { jsonDigest, toJsonValue, type JsonValue } from '../core/canonical-json';
 import { systemClock, type Clock } from '../core/clock';
 import {
   decideFlagWrite,
@@ -17,9 +17,7 @@ import {
   type RevertRecord,
   type ValidationOutcome,
 } from '../core/flags';
-import { redactor } from '../core/redact';
-import { FLAG_KEY_PATTERN, flagSchema } from '../config/schemas/flag';
-import { formatZodError } from '../config/validation';
+import { loadSchemas } from '../config/load-schemas';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
 
@@ -68,7 +66,8 @@ export function actorFromAuth(authType: string, authId: string | undefined): Act
   return { type, id: authId ?? 'unknown', authType };
 }
 
-export function validateFlag(key: string, data: DocumentData | undefined): ValidationOutcome {
+export async function validateFlag(key: string, data: DocumentData | undefined): Promise<ValidationOutcome> {
+  const { FLAG_KEY_PATTERN, flagSchema, formatZodError } = await loadSchemas();
   if (!FLAG_KEY_PATTERN.test(key)) {
     return {
       kind: 'invalid',
@@ -85,7 +84,7 @@ export function validateFlag(key: string, data: DocumentData | undefined): Valid
 
 export async function handleFlagWrite(event: FlagWriteEvent, clock: Clock = systemClock): Promise<void> {
   const log = logger({ correlationId: event.id, flag: event.key });
-  const outcome = validateFlag(event.key, event.after);
+  const outcome = await validateFlag(event.key, event.after);
   const actor = actorFromAuth(event.authType, event.authId);
   const firestore = db();
   const flagRef = firestore.collection(FLAGS).doc(event.key);
@@ -143,24 +142,23 @@ export async function handleFlagWrite(event: FlagWriteEvent, clock: Clock = syst
         return { value: decision };
       }
 
-      // Invalid. What was attempted is kept as evidence, with anything secret-looking masked.
-      const attempted = redactor.redact(
-        event.after === undefined ? null : toJsonValue(event.after),
-      ) as JsonValue;
+      // Invalid. The attempt is kept as evidence by its field names and digest, not its values: an admin may have
+      // pasted anything (a credential, say) into a refused document, and the audit log keeps entries forever.
+      const attemptedJson = event.after === undefined ? null : toJsonValue(event.after);
+      const attempted: JsonValue =
+        event.after === undefined
+          ? null
+          : { fields: Object.keys(event.after).sort(), digest: jsonDigest(attemptedJson) };
       const reverted = decision.revert.kind === 'restore';
       if (decision.revert.kind === 'restore') {
-        const restore =
-          lastValidRaw !== undefined ? lastValidRaw : (decision.revert.value as DocumentData | null);
+        const restore = lastValidRaw != null ? lastValidRaw : (decision.revert.value as DocumentData | null);
         if (restore === null) tx.delete(flagRef);
         else tx.set(flagRef, restore);
         tx.set(
           stateRef,
           {
-            lastRevert: revertRecord(
-              event.after === undefined ? null : toJsonValue(event.after),
-              toJsonValue(restore),
-            ),
-            ...(lastValidRaw === undefined ? { lastValid: restore, lastValidAtMs: event.timeMs } : {}),
+            lastRevert: revertRecord(attemptedJson, toJsonValue(restore)),
+            ...(lastValidRaw == null ? { lastValid: restore, lastValidAtMs: event.timeMs } : {}),
           },
           { merge: true },
         );

@@ -14,4 +14,4 @@ export const alertSchema = z.strictObject({
 
 export type Alert = z.infer<typeof alertSchema>;
 
-export const OPS_ALERTS_TOPIC = 'ops-alerts';
+export { OPS_ALERTS_TOPIC } from '../topics';

@@ -1,0 +1,5 @@
+// Every zod schema, loaded on first use through `loadSchemas()`: zod costs ~50 ms to load, which a function
+// instance would otherwise pay at cold start before its first request, whether it validates anything or not.
+export { alertSchema, type Alert } from './alert';
+export { flagSchema, type Flag, FLAG_KEY_PATTERN } from './flag';
+export { formatZodError, parseOrThrow } from '../validation';

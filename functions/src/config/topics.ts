@@ -1,0 +1,3 @@
+/** Pub/Sub topics fireops publishes to or listens on (README lists who does what). */
+export const OPS_ALERTS_TOPIC = 'ops-alerts';
+export const OPS_EVENTS_TOPIC = 'ops-events';

@@ -1,0 +1,205 @@
+// Leases against the Firestore emulator: overlapping runs do the work once, losers leave an audit entry, expired
+// leases are taken over and a late holder can neither release nor act on the new holder's lease.
+import { describe, it, expect, beforeEach, afterAll } from 'vitest';
+import { AUDIT_COLLECTION, verifyAuditStream } from '../../functions/src/adapters/audit-log';
+import { db } from '../../functions/src/adapters/firestore';
+import {
+  LEASES,
+  holdsLease,
+  releaseLease,
+  withLease,
+  type Lease,
+  type LeaseOptions,
+} from '../../functions/src/adapters/leases';
+import type { AuditEntry } from '../../functions/src/core/audit-chain';
+import { rest } from '../support/emulators';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function options(extra: Partial<LeaseOptions> = {}): LeaseOptions {
+  return {
+    ttlMs: 60_000,
+    actor: { type: 'scheduler', id: 'nightly-report' },
+    correlationId: `corr-${Math.random().toString(36).slice(2)}`,
+    ...extra,
+  };
+}
+
+async function leaseDoc(name: string) {
+  return (await db().collection(LEASES).doc(name).get()).data();
+}
+
+async function yieldedEntries(): Promise<AuditEntry[]> {
+  const snap = await db()
+    .collection(AUDIT_COLLECTION)
+    .where('stream', '==', 'leases')
+    .where('action', '==', 'lease.yielded')
+    .get();
+  return snap.docs.map((d) => d.data() as AuditEntry);
+}
+
+async function holds(lease: Lease): Promise<boolean> {
+  return db().runTransaction((tx) => holdsLease(tx, lease));
+}
+
+beforeEach(async () => {
+  await rest.clear();
+});
+
+afterAll(async () => {
+  await db().terminate();
+});
+
+describe('withLease', () => {
+  it('runs exactly one of two overlapping runs; the other yields to it and leaves an audit entry', async () => {
+    let work = 0;
+    const job = async (lease: Lease) => {
+      work += 1;
+      await sleep(300);
+      return lease.owner;
+    };
+    const [a, b] = await Promise.all([
+      withLease('nightly', options({ owner: 'run-a', correlationId: 'corr-a' }), job),
+      withLease('nightly', options({ owner: 'run-b', correlationId: 'corr-b' }), job),
+    ]);
+
+    const runs = [a, b];
+    const winners = runs.filter((r) => r.ran);
+    const losers = runs.filter((r) => !r.ran);
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    expect(work).toBe(1);
+
+    const winner = winners[0]!;
+    const loser = losers[0]!;
+    if (!winner.ran || loser.ran) throw new Error('unreachable');
+    expect(['run-a', 'run-b']).toContain(winner.value);
+    expect(winner.fencing).toBe(1);
+    expect(loser.heldBy).toBe(winner.value);
+
+    const yielded = await yieldedEntries();
+    expect(yielded).toHaveLength(1);
+    expect(yielded[0]).toMatchObject({
+      stream: 'leases',
+      seq: 1,
+      action: 'lease.yielded',
+      target: 'leases/nightly',
+      actor: { type: 'scheduler', id: 'nightly-report' },
+      correlationId: winner.value === 'run-a' ? 'corr-b' : 'corr-a',
+      details: { heldBy: winner.value },
+    });
+    expect((await verifyAuditStream('leases')).ok).toBe(true);
+
+    // Released after the run: the winner's entry is still there, but expired.
+    expect(await leaseDoc('nightly')).toMatchObject({ owner: winner.value, fencing: 1, expiresAtMs: 0 });
+
+    // Free again: the next run acquires it, with the fencing token moved on.
+    const again = await withLease('nightly', options({ owner: 'run-c' }), async (lease) => {
+      expect(await holds(lease)).toBe(true);
+      return lease.fencing;
+    });
+    expect(again).toEqual({ ran: true, value: 2, fencing: 2 });
+    expect(await leaseDoc('nightly')).toMatchObject({ owner: 'run-c', fencing: 2, expiresAtMs: 0 });
+    expect(await yieldedEntries()).toHaveLength(1);
+  });
+
+  it('runs exactly one of five overlapping runs (owners generated from the correlation id)', async () => {
+    let work = 0;
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        withLease('hourly', options({ correlationId: `corr-${i}` }), async (lease) => {
+          work += 1;
+          await sleep(300);
+          return lease.owner;
+        }),
+      ),
+    );
+    const winners = runs.filter((r) => r.ran);
+    expect(winners).toHaveLength(1);
+    expect(work).toBe(1);
+    const owner = winners[0]!.ran ? winners[0]!.value : undefined;
+    expect(owner).toMatch(/^corr-\d\/[0-9a-f-]{36}$/);
+    for (const r of runs) if (!r.ran) expect(r.heldBy).toBe(owner);
+
+    const yielded = await yieldedEntries();
+    expect(yielded).toHaveLength(4);
+    expect(yielded.map((e) => e.seq).sort((x, y) => x - y)).toEqual([1, 2, 3, 4]);
+    expect((await verifyAuditStream('leases')).ok).toBe(true);
+  });
+
+  it('releases the lease when the work throws, and passes the error on', async () => {
+    await expect(
+      withLease('flaky', options({ owner: 'run-a' }), () => Promise.reject(new Error('boom'))),
+    ).rejects.toThrow('boom');
+    expect(await leaseDoc('flaky')).toMatchObject({ owner: 'run-a', fencing: 1, expiresAtMs: 0 });
+    const next = await withLease('flaky', options({ owner: 'run-b' }), () => Promise.resolve('ok'));
+    expect(next).toEqual({ ran: true, value: 'ok', fencing: 2 });
+  });
+
+  it('lets a new owner take over an expired lease; the old holder can neither release it nor pass the fence', async () => {
+    let t = 1_900_000_000_000;
+    const clock = { nowMs: () => t };
+    let staleLease: Lease | undefined;
+    let freshLease: Lease | undefined;
+    let inside:
+      { holdsNew: boolean; holdsOld: boolean; doc: Record<string, unknown> | undefined } | undefined;
+
+    const first = await withLease(
+      'sweeper',
+      options({ owner: 'old', ttlMs: 1_000, clock }),
+      async (oldLease) => {
+        staleLease = oldLease;
+        expect(await holds(oldLease)).toBe(true);
+
+        // The old run stalls past its expiry; the next run takes the lease over.
+        t += 5_000;
+        const second = await withLease(
+          'sweeper',
+          options({ owner: 'new', ttlMs: 1_000, clock }),
+          async (newLease) => {
+            freshLease = newLease;
+            // The stalled run wakes up and releases "its" lease: that must not clear the new holder's.
+            await releaseLease(oldLease);
+            const [holdsNew, holdsOld] = await db().runTransaction(async (tx) => [
+              await holdsLease(tx, newLease),
+              await holdsLease(tx, oldLease),
+            ]);
+            inside = { holdsNew, holdsOld, doc: await leaseDoc('sweeper') };
+            return 'swept';
+          },
+        );
+        expect(second).toEqual({ ran: true, value: 'swept', fencing: 2 });
+        return 'late';
+      },
+    );
+
+    expect(first).toEqual({ ran: true, value: 'late', fencing: 1 });
+    expect(staleLease).toMatchObject({ name: 'sweeper', owner: 'old', fencing: 1 });
+    expect(freshLease).toMatchObject({ name: 'sweeper', owner: 'new', fencing: 2 });
+    expect(inside).toEqual({
+      holdsNew: true,
+      holdsOld: false,
+      doc: expect.objectContaining({ owner: 'new', fencing: 2, expiresAtMs: t + 1_000 }),
+    });
+    expect(inside!.doc).not.toHaveProperty('releasedAtMs');
+    // The takeover is not a yield: nobody was refused.
+    expect(await yieldedEntries()).toHaveLength(0);
+    // The new holder released its own lease; the old holder's second release (withLease's finally) changed nothing.
+    expect(await leaseDoc('sweeper')).toMatchObject({ owner: 'new', fencing: 2, expiresAtMs: 0 });
+  });
+
+  it('refuses a lease that is held and not yet expired under the injected clock', async () => {
+    let t = 2_000_000_000_000;
+    const clock = { nowMs: () => t };
+    const outcome = await withLease('report', options({ owner: 'a', ttlMs: 10_000, clock }), async () => {
+      t += 9_999; // 1 ms before expiry
+      return withLease('report', options({ owner: 'b', ttlMs: 10_000, clock }), () =>
+        Promise.resolve('b ran'),
+      );
+    });
+    expect(outcome).toEqual({ ran: true, value: { ran: false, heldBy: 'a' }, fencing: 1 });
+    const yielded = await yieldedEntries();
+    expect(yielded).toHaveLength(1);
+    expect(yielded[0]!.details).toEqual({ heldBy: 'a', expiresAtMs: 2_000_000_010_000 });
+  });
+});

@@ -1,0 +1,63 @@
+// Shared helpers for tests that run against the emulator suite (under `npm test`).
+import type { PubSub, Subscription } from '@google-cloud/pubsub';
+import { fnRequire } from './functions-require';
+import { firestoreRest } from '../../emulators/firestore-rest.mjs';
+
+export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
+export const REGION = 'europe-west1';
+export const FUNCTIONS_URL = `http://127.0.0.1:5001/${PROJECT_ID}/${REGION}`;
+
+/** The console-like REST client (Authorization: Bearer owner). */
+export const rest = firestoreRest({ project: PROJECT_ID });
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+let pubsub: PubSub | undefined;
+export function pubsubClient(): PubSub {
+  const { PubSub: Client } = fnRequire('@google-cloud/pubsub') as typeof import('@google-cloud/pubsub');
+  return (pubsub ??= new Client({ projectId: PROJECT_ID }));
+}
+
+/** A fresh subscription on `topic` (created if absent) collecting JSON messages. */
+export async function collectTopic(topic: string) {
+  const client = pubsubClient();
+  const t = client.topic(topic);
+  const [exists] = await t.exists();
+  if (!exists) await t.create().catch(() => undefined);
+  const name = `test-${topic}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const [sub]: [Subscription, unknown] = await t.createSubscription(name);
+  const messages: { data: any; attributes: Record<string, string> }[] = [];
+  sub.on('message', (m) => {
+    messages.push({ data: JSON.parse(m.data.toString('utf8')), attributes: m.attributes });
+    m.ack();
+  });
+  return {
+    messages,
+    async close() {
+      sub.removeAllListeners('message');
+      await sub.close();
+      await sub.delete().catch(() => undefined);
+    },
+  };
+}
