@@ -9,7 +9,7 @@ import { findScheduledFunctions, startScheduler } from './scheduler.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const project = process.env.FIREOPS_PROJECT_ID ?? 'demo-fireops';
 const region = process.env.FIREOPS_REGION ?? 'europe-west1';
-const functionsUrl = 'http://127.0.0.1:5001';
+const functionsUrl = process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001';
 
 const rest = firestoreRest({ project });
 const seed = JSON.parse(readFileSync(path.join(ROOT, 'emulators', 'seed', 'firestore.json'), 'utf8'));

@@ -19,6 +19,26 @@ const CACHE = path.join(ROOT, '.cache', 'emulators');
 export const PROJECT_ID = 'demo-fireops';
 export const REGION = 'europe-west1';
 const ONLY = 'functions,firestore,pubsub,auth';
+/**
+ * Ports are fixed in firebase.json; FIREOPS_PORT_OFFSET=N runs a second suite beside the first with every port
+ * moved by N (through a generated copy of firebase.json), for parallel work on one machine.
+ */
+const PORT_OFFSET = Number(process.env.FIREOPS_PORT_OFFSET ?? 0);
+
+function firebaseConfig() {
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'firebase.json'), 'utf8'));
+  const functionsPort = config.emulators.functions.port + PORT_OFFSET;
+  if (PORT_OFFSET === 0) return { args: [], functionsPort };
+  for (const emulator of Object.values(config.emulators)) {
+    if (typeof emulator !== 'object') continue;
+    if (emulator.port) emulator.port += PORT_OFFSET;
+    if (emulator.websocketPort) emulator.websocketPort += PORT_OFFSET;
+  }
+  // firebase-tools takes the config file's folder as the project root: the copy sits beside the original.
+  const file = path.join(ROOT, `firebase.offset-${PORT_OFFSET}.local.json`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return { args: ['--config', file], functionsPort };
+}
 const FIREBASE_BIN = path.join(ROOT, 'node_modules', '.bin', 'firebase');
 
 /** Where the Google Cloud CLI's emulators live: a folder laid out like the CLI's `platform/`. */
@@ -110,7 +130,7 @@ async function startStandIns({ seed }) {
   const { startSecretManagerEmulator } = await import('./secret-manager/server.mjs');
   const seedFile = path.join(ROOT, 'emulators', 'seed', 'secret-manager.json');
   const sm = await startSecretManagerEmulator({
-    port: Number(process.env.SECRET_MANAGER_EMULATOR_PORT ?? 9323),
+    port: Number(process.env.SECRET_MANAGER_EMULATOR_PORT ?? 9323 + PORT_OFFSET),
     seed: seed && existsSync(seedFile) ? JSON.parse(readFileSync(seedFile, 'utf8')) : undefined,
   });
   stops.push(() => sm.close());
@@ -200,7 +220,10 @@ async function withSuite(command, { seed = false } = {}) {
       // The functions emulator passes this process's environment through to the functions.
       FIREBASE_EMULATORS_ROOT: ROOT,
     };
-    return await run(FIREBASE_BIN, ['emulators:exec', '--project', PROJECT_ID, '--only', ONLY, command], {
+    const config = firebaseConfig();
+    env.FIREOPS_FUNCTIONS_URL = `http://127.0.0.1:${config.functionsPort}`;
+    const args = ['emulators:exec', ...config.args, '--project', PROJECT_ID, '--only', ONLY, command];
+    return await run(FIREBASE_BIN, args, {
       env,
       // A process group of its own, so Ctrl-C is delivered to firebase-tools once, by stopAll.
       detached: true,

@@ -183,8 +183,8 @@ describe('onFlagWritten (through the Functions emulator)', () => {
 describe('handleFlagWrite (in process)', () => {
   it('applies a redelivered event once', async () => {
     const event = {
-      id: 'evt-duplicate-1',
-      key: 'dup',
+      id: `evt-duplicate-${run}`,
+      key: key('dup'),
       timeMs: Date.now(),
       authType: 'unknown',
       authId: 'admin@example.com',

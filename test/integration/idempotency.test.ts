@@ -164,6 +164,40 @@ describe('runOnce', () => {
     expect(sub.messages).toHaveLength(1);
   });
 
+  it('does not publish again for a redelivery that arrives while the first delivery is still publishing', async () => {
+    const topic = `test-idem-${randomUUID()}`;
+    const sub = await listen(topic);
+    const key = `evt-${randomUUID()}`;
+    const ref = db().collection(PROCESSED_EVENTS).doc(idempotencyDocId('cloudevent', key));
+    // Pub/Sub redelivers whenever it likes: here, just after the first delivery committed (its outbox is
+    // visible) and before it cleared the outbox.
+    const redeliveries: Promise<unknown>[] = [];
+    let listening = false;
+    const unsubscribe = ref.onSnapshot((snap) => {
+      listening = true;
+      if (snap.exists && snap.get('outbox') !== undefined && redeliveries.length === 0) {
+        for (let i = 0; i < 3; i++) {
+          redeliveries.push(runOnce('cloudevent', key, () => Promise.resolve({ value: 'redelivered' })));
+        }
+      }
+    });
+    // The listener's first snapshot (no document yet) makes sure it is live before the first delivery.
+    await waitFor(() => listening, { what: 'the snapshot listener' });
+    try {
+      const first = await runOnce('cloudevent', key, () =>
+        Promise.resolve({ value: 'first', publishes: [{ topic, data: { key } }] }),
+      );
+      expect(first).toEqual({ duplicate: false, value: 'first' });
+      await waitFor(() => redeliveries.length > 0, { what: 'the redelivery to start' });
+      expect(await Promise.all(redeliveries)).toEqual(Array(3).fill({ duplicate: true }));
+    } finally {
+      unsubscribe();
+    }
+    await settled(sub.messages);
+    expect(sub.messages).toHaveLength(1);
+    expect((await ref.get()).get('outbox')).toBeUndefined();
+  });
+
   it('accepts scheduler keys containing "/" (job names) and deduplicates them', async () => {
     const key = scheduleKey(
       'projects/demo-fireops/locations/europe-west1/jobs/firebase-schedule-nightlyReport-europe-west1',

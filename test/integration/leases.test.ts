@@ -38,6 +38,44 @@ async function yieldedEntries(): Promise<AuditEntry[]> {
   return snap.docs.map((d) => d.data() as AuditEntry);
 }
 
+/**
+ * Overlapping runs of one job: each run's work lasts at least `minMs` and, for the run that got the lease, until
+ * every other run has decided (bounded by `capMs`), so the runs really overlap whatever the transaction retries
+ * cost. Counts the work done and the most runs ever inside the lease at once.
+ */
+async function overlappingRuns(
+  name: string,
+  count: number,
+  { namedOwners = true, minMs = 300, capMs = 15_000 } = {},
+) {
+  let work = 0;
+  let active = 0;
+  let maxActive = 0;
+  let decided = 0;
+  const runs = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      withLease(
+        name,
+        options({ correlationId: `corr-${i}`, ...(namedOwners ? { owner: `run-${i}` } : {}) }),
+        async (lease) => {
+          work += 1;
+          active += 1;
+          maxActive = Math.max(maxActive, active);
+          const started = Date.now();
+          await sleep(minMs);
+          while (decided < count - 1 && Date.now() - started < capMs) await sleep(25);
+          active -= 1;
+          return lease.owner;
+        },
+      ).then((r) => {
+        if (!r.ran) decided += 1;
+        return r;
+      }),
+    ),
+  );
+  return { runs, work, maxActive };
+}
+
 async function holds(lease: Lease): Promise<boolean> {
   return db().runTransaction((tx) => holdsLease(tx, lease));
 }
@@ -52,28 +90,18 @@ afterAll(async () => {
 
 describe('withLease', () => {
   it('runs exactly one of two overlapping runs; the other yields to it and leaves an audit entry', async () => {
-    let work = 0;
-    const job = async (lease: Lease) => {
-      work += 1;
-      await sleep(300);
-      return lease.owner;
-    };
-    const [a, b] = await Promise.all([
-      withLease('nightly', options({ owner: 'run-a', correlationId: 'corr-a' }), job),
-      withLease('nightly', options({ owner: 'run-b', correlationId: 'corr-b' }), job),
-    ]);
-
-    const runs = [a, b];
+    const { runs, work, maxActive } = await overlappingRuns('nightly', 2);
     const winners = runs.filter((r) => r.ran);
     const losers = runs.filter((r) => !r.ran);
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(1);
     expect(work).toBe(1);
+    expect(maxActive).toBe(1);
 
     const winner = winners[0]!;
     const loser = losers[0]!;
     if (!winner.ran || loser.ran) throw new Error('unreachable');
-    expect(['run-a', 'run-b']).toContain(winner.value);
+    expect(['run-0', 'run-1']).toContain(winner.value);
     expect(winner.fencing).toBe(1);
     expect(loser.heldBy).toBe(winner.value);
 
@@ -85,7 +113,7 @@ describe('withLease', () => {
       action: 'lease.yielded',
       target: 'leases/nightly',
       actor: { type: 'scheduler', id: 'nightly-report' },
-      correlationId: winner.value === 'run-a' ? 'corr-b' : 'corr-a',
+      correlationId: winner.value === 'run-0' ? 'corr-1' : 'corr-0',
       details: { heldBy: winner.value },
     });
     expect((await verifyAuditStream('leases')).ok).toBe(true);
@@ -94,29 +122,21 @@ describe('withLease', () => {
     expect(await leaseDoc('nightly')).toMatchObject({ owner: winner.value, fencing: 1, expiresAtMs: 0 });
 
     // Free again: the next run acquires it, with the fencing token moved on.
-    const again = await withLease('nightly', options({ owner: 'run-c' }), async (lease) => {
+    const again = await withLease('nightly', options({ owner: 'run-2' }), async (lease) => {
       expect(await holds(lease)).toBe(true);
       return lease.fencing;
     });
     expect(again).toEqual({ ran: true, value: 2, fencing: 2 });
-    expect(await leaseDoc('nightly')).toMatchObject({ owner: 'run-c', fencing: 2, expiresAtMs: 0 });
+    expect(await leaseDoc('nightly')).toMatchObject({ owner: 'run-2', fencing: 2, expiresAtMs: 0 });
     expect(await yieldedEntries()).toHaveLength(1);
   });
 
   it('runs exactly one of five overlapping runs (owners generated from the correlation id)', async () => {
-    let work = 0;
-    const runs = await Promise.all(
-      Array.from({ length: 5 }, (_, i) =>
-        withLease('hourly', options({ correlationId: `corr-${i}` }), async (lease) => {
-          work += 1;
-          await sleep(300);
-          return lease.owner;
-        }),
-      ),
-    );
+    const { runs, work, maxActive } = await overlappingRuns('hourly', 5, { namedOwners: false });
     const winners = runs.filter((r) => r.ran);
     expect(winners).toHaveLength(1);
     expect(work).toBe(1);
+    expect(maxActive).toBe(1);
     const owner = winners[0]!.ran ? winners[0]!.value : undefined;
     expect(owner).toMatch(/^corr-\d\/[0-9a-f-]{36}$/);
     for (const r of runs) if (!r.ran) expect(r.heldBy).toBe(owner);

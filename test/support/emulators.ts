@@ -5,7 +5,7 @@ import { firestoreRest } from '../../emulators/firestore-rest.mjs';
 
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
 export const REGION = 'europe-west1';
-export const FUNCTIONS_URL = `http://127.0.0.1:5001/${PROJECT_ID}/${REGION}`;
+export const FUNCTIONS_URL = `${process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001'}/${PROJECT_ID}/${REGION}`;
 
 /** The console-like REST client (Authorization: Bearer owner). */
 export const rest = firestoreRest({ project: PROJECT_ID });
