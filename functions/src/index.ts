@@ -2,3 +2,5 @@
 export { onFlagWritten } from './triggers/on-flag-written';
 export { verifyAuditLog } from './triggers/verify-audit-log';
 export { notifyAlerts } from './triggers/notify-alerts';
+export { githubWebhook } from './triggers/github-webhook';
+export { onOpsEvent } from './triggers/on-ops-event';

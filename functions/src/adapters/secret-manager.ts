@@ -26,8 +26,8 @@ export function emulatorClientOptions(hostPort: string | undefined) {
 
 export function secretManager(env: NodeJS.ProcessEnv = process.env): SecretManagerServiceClient {
   if (!client) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (cold start)
     const { SecretManagerServiceClient: Client } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (cold start)
       require('@google-cloud/secret-manager') as typeof import('@google-cloud/secret-manager');
     client = new Client({
       projectId: projectId(env),

@@ -1,8 +1,35 @@
 // Deploy-time settings. Each is a firebase-functions param, resolved at deploy (or emulator start) and
 // documented in README. Runtime settings that admins edit live in Firestore instead (see config/schemas).
-import { defineString } from 'firebase-functions/params';
+import { defineInt, defineString } from 'firebase-functions/params';
 
 export const REGION = defineString('REGION', {
   default: 'europe-west1',
   description: 'Region of every fireops function (one region per deployment).',
+});
+
+export const WEBHOOK_MAX_BYTES = defineInt('WEBHOOK_MAX_BYTES', {
+  default: 5 * 1024 * 1024,
+  description: 'Largest webhook body githubWebhook accepts, in bytes (GitHub caps payloads at 25 MB).',
+});
+
+export const WEBHOOK_SECRET_ID = defineString('WEBHOOK_SECRET_ID', {
+  default: 'github-webhook-secret',
+  description:
+    'Secret Manager secret holding the GitHub webhook secret (aliases current/previous, read at run time).',
+});
+
+export const GITHUB_TOKEN_SECRET_ID = defineString('GITHUB_TOKEN_SECRET_ID', {
+  default: 'github-token',
+  description: 'Secret Manager secret holding the GitHub token fireops calls the REST API with.',
+});
+
+export const REDELIVERY_MAX_PER_RUN = defineInt('REDELIVERY_MAX_PER_RUN', {
+  default: 50,
+  description: 'Most failed webhook deliveries redeliverFailedWebhooks asks GitHub to redeliver in one run.',
+});
+
+export const WEBHOOK_SECRET_CACHE_SECONDS = defineInt('WEBHOOK_SECRET_CACHE_SECONDS', {
+  default: 30,
+  description:
+    'How long githubWebhook caches the webhook secret versions; a disabled previous version stops working within this time.',
 });

@@ -3,3 +3,11 @@
 export { alertSchema, type Alert } from './alert';
 export { flagSchema, type Flag, FLAG_KEY_PATTERN } from './flag';
 export { formatZodError, parseOrThrow } from '../validation';
+export {
+  githubPayloadSchemas,
+  otherEventSchema,
+  opsEventSchema,
+  githubSettingsSchema,
+  type GithubSettings,
+  type OpsEvent,
+} from './github';

@@ -1,0 +1,251 @@
+// githubWebhook: GitHub's deliveries in, verified, deduplicated and persisted, then announced on `ops-events`.
+// GitHub waits 10 s and never retries by itself (https://docs.github.com/en/webhooks/using-webhooks/
+// best-practices-for-using-webhooks), so the work here is bounded: checks, one transaction, one publish.
+//
+// Checks in this order, each answered at once with a JSON error and nothing stored or published:
+// 405 method, 415 content type, 413 size (before parsing), 400 missing headers, 401 signature (before parsing).
+// Then: 400 invalid payload (recorded as rejected, payload not kept); 202 accepted or ignored; 200 duplicate.
+import { createHash } from 'node:crypto';
+import { onRequest, type Request } from 'firebase-functions/v2/https';
+import type { Response } from 'express';
+import { openAudit } from '../adapters/audit-log';
+import { checkSignature } from '../adapters/github-signature';
+import { db, firestoreModule } from '../adapters/firestore';
+import { runOnce } from '../adapters/idempotency';
+import { logger } from '../adapters/logger';
+import { readValidatedDoc } from '../adapters/settings';
+import { CachedSecretSource, type SecretSource } from '../adapters/webhook-secrets';
+import { loadSchemas } from '../config/load-schemas';
+import { WEBHOOK_MAX_BYTES, WEBHOOK_SECRET_CACHE_SECONDS, WEBHOOK_SECRET_ID } from '../config/params';
+import type { GithubSettings } from '../config/schemas/github';
+import { OPS_EVENTS_TOPIC } from '../config/topics';
+import { systemClock, type Clock } from '../core/clock';
+import { ValidationError } from '../core/errors';
+import { normalizeEvent, type GithubPayload } from '../core/github-normalize';
+import { baseOptions } from './shared/options';
+import { sendHttpError } from './shared/errors';
+
+export const DELIVERIES = 'deliveries';
+/** Audit streams for deliveries are sharded by GUID so no stream head is written more than ~1/s per shard. */
+export const DELIVERY_AUDIT_SHARDS = 8;
+
+export type WebhookRequest = Pick<Request, 'method' | 'get' | 'rawBody'>;
+
+export interface WebhookDeps {
+  secrets: SecretSource;
+  maxBytes: number;
+  clock: Clock;
+  settings: () => Promise<GithubSettings | undefined>;
+}
+
+let defaultSecrets: CachedSecretSource | undefined;
+
+export function defaultWebhookDeps(): WebhookDeps {
+  defaultSecrets ??= new CachedSecretSource(WEBHOOK_SECRET_ID.value(), {
+    ttlMs: WEBHOOK_SECRET_CACHE_SECONDS.value() * 1000,
+  });
+  return {
+    secrets: defaultSecrets,
+    maxBytes: WEBHOOK_MAX_BYTES.value(),
+    clock: systemClock,
+    settings: async () => readValidatedDoc('settings/github', (await loadSchemas()).githubSettingsSchema),
+  };
+}
+
+export function deliveryAuditStream(guid: string, kind: 'deliveries' | 'routing' = 'deliveries'): string {
+  const shard = createHash('sha256').update(guid).digest()[0]! % DELIVERY_AUDIT_SHARDS;
+  return `${kind}-${shard}`;
+}
+
+const GUID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
+const EVENT_PATTERN = /^[a-z_]{1,60}$/;
+
+function fail(res: Response, status: number, error: string, extra: Record<string, unknown> = {}): void {
+  res.status(status).json({ error, ...extra });
+}
+
+export async function handleGithubWebhook(
+  req: WebhookRequest,
+  res: Response,
+  deps: WebhookDeps,
+): Promise<void> {
+  const guid = req.get('x-github-delivery');
+  const event = req.get('x-github-event');
+  const log = logger({ function: 'githubWebhook', deliveryId: guid, event });
+
+  // 1. Method and content type.
+  if (req.method !== 'POST') {
+    res.set('Allow', 'POST');
+    return fail(res, 405, 'method not allowed: GitHub delivers webhooks with POST');
+  }
+  const contentType = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    return fail(res, 415, 'content type must be application/json (set the webhook content type to JSON)');
+  }
+  // 2. Size, before anything looks at the body.
+  const declared = Number(req.get('content-length') ?? NaN);
+  const size = req.rawBody?.length ?? 0;
+  if ((Number.isFinite(declared) && declared > deps.maxBytes) || size > deps.maxBytes) {
+    return fail(res, 413, `body larger than ${deps.maxBytes} bytes`, { maxBytes: deps.maxBytes });
+  }
+  // 3. Headers.
+  const signature = req.get('x-hub-signature-256');
+  const missing = [
+    ['X-GitHub-Event', event],
+    ['X-GitHub-Delivery', guid],
+    ['X-Hub-Signature-256', signature],
+  ]
+    .filter(([, v]) => !v)
+    .map(([name]) => name);
+  if (missing.length)
+    return fail(res, 400, `missing header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (!GUID_PATTERN.test(guid!)) return fail(res, 400, 'X-GitHub-Delivery is not a delivery id');
+  if (!EVENT_PATTERN.test(event!)) return fail(res, 400, 'X-GitHub-Event is not an event name');
+
+  try {
+    // 4. Signature over the raw bytes, before any parsing.
+    const check = await checkSignature(req.rawBody ?? Buffer.alloc(0), signature!, deps.secrets);
+    if (!check.ok) {
+      log.warn('webhook refused: bad signature', { reason: check.reason });
+      return fail(res, 401, check.reason);
+    }
+    await acceptDelivery(req.rawBody ?? Buffer.alloc(0), event!, guid!, check.version, res, deps, log);
+  } catch (err) {
+    if (err instanceof ValidationError && err.message.startsWith('settings/github')) {
+      // The admin's settings are broken, not the delivery: answer 503 so GitHub records a failure that the
+      // recovery job redelivers once settings are fixed.
+      log.error('settings/github is invalid: deliveries cannot be judged', { error: err.message });
+      return fail(res, 503, err.message, { field: err.field });
+    }
+    sendHttpError(res, log, err);
+  }
+}
+
+type Outcome =
+  | { kind: 'rejected'; reason: string; field?: string }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'accepted' };
+
+async function acceptDelivery(
+  rawBody: Buffer,
+  event: string,
+  guid: string,
+  secretVersion: string,
+  res: Response,
+  deps: WebhookDeps,
+  log: ReturnType<typeof logger>,
+): Promise<void> {
+  const schemas = await loadSchemas();
+  const nowMs = deps.clock.nowMs();
+  const payloadSha256 = createHash('sha256').update(rawBody).digest('hex');
+
+  // 5. Only now parse and validate the fields this event's handling uses.
+  let payload: GithubPayload | undefined;
+  let outcome: Outcome;
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) {
+    outcome = { kind: 'rejected', reason: 'body is not valid JSON' };
+  } else {
+    const schema =
+      (schemas.githubPayloadSchemas as Record<string, import('zod').ZodType>)[event] ??
+      schemas.otherEventSchema;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const { message, field } = schemas.formatZodError(parsed.error, `${event} payload`);
+      outcome = { kind: 'rejected', reason: message, field };
+    } else {
+      payload = parsed.data as GithubPayload;
+      const settings = await deps.settings();
+      const repo = payload.repository?.full_name;
+      if (!settings)
+        outcome = { kind: 'ignored', reason: 'settings/github does not exist: no repository is allowed' };
+      else if (!repo) outcome = { kind: 'ignored', reason: 'delivery names no repository' };
+      else if (!settings.allowedRepos.includes(repo)) {
+        outcome = { kind: 'ignored', reason: `repository ${repo} is not in settings/github.allowedRepos` };
+      } else outcome = { kind: 'accepted' };
+    }
+  }
+
+  const opsEvent =
+    payload && outcome.kind === 'accepted' ? normalizeEvent(event, guid, payload, nowMs) : undefined;
+  const action = payload?.action ?? null;
+  const repo = payload?.repository?.full_name ?? null;
+  const senderLogin = payload?.sender?.login ?? null;
+  const { Timestamp } = firestoreModule();
+
+  const result = await runOnce(
+    'github-delivery',
+    guid,
+    async ({ tx }) => {
+      const stream = deliveryAuditStream(guid);
+      const audit = await openAudit(tx, [stream], deps.clock);
+      tx.create(db().collection(DELIVERIES).doc(guid), {
+        event,
+        action,
+        repository: repo,
+        sender: senderLogin,
+        receivedAt: Timestamp.fromMillis(nowMs),
+        payloadSha256,
+        payloadBytes: rawBody.length,
+        secretVersion,
+        outcome: outcome.kind,
+        ...(outcome.kind !== 'accepted' ? { reason: outcome.reason } : {}),
+        ...(outcome.kind === 'rejected' && outcome.field ? { field: outcome.field } : {}),
+      });
+      audit.append(stream, {
+        actor: { type: 'github', id: senderLogin ?? 'unknown' },
+        action: `delivery.${outcome.kind}`,
+        target: `deliveries/${guid}`,
+        reason:
+          outcome.kind === 'accepted' ? `${event}${action ? `.${action}` : ''} from ${repo}` : outcome.reason,
+        correlationId: guid,
+        details: { event, action, repository: repo, payloadSha256, secretVersion },
+      });
+      return {
+        value: outcome,
+        publishes: opsEvent
+          ? [
+              {
+                topic: OPS_EVENTS_TOPIC,
+                data: opsEvent,
+                attributes: {
+                  type: opsEvent.type,
+                  event,
+                  ...(action ? { action } : {}),
+                  ...(repo ? { repo } : {}),
+                  deliveryId: guid,
+                },
+              },
+            ]
+          : [],
+      };
+    },
+    { clock: deps.clock, meta: { event } },
+  );
+
+  if (result.duplicate) {
+    log.info('duplicate delivery: already processed', {});
+    res.status(200).json({ duplicate: true, deliveryId: guid });
+    return;
+  }
+  log.info('delivery recorded', { outcome: result.value.kind, repo, secretVersion });
+  if (result.value.kind === 'rejected') {
+    fail(res, 400, result.value.reason, {
+      deliveryId: guid,
+      ...(result.value.field ? { field: result.value.field } : {}),
+    });
+  } else if (result.value.kind === 'ignored') {
+    res.status(202).json({ ignored: true, reason: result.value.reason, deliveryId: guid });
+  } else {
+    res.status(202).json({ accepted: true, deliveryId: guid });
+  }
+}
+
+export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 10 }, (req, res) =>
+  handleGithubWebhook(req, res, defaultWebhookDeps()),
+);
