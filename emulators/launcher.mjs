@@ -135,6 +135,14 @@ async function startStandIns({ seed }) {
   });
   stops.push(() => sm.close());
   env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
+
+  const { startGitHubStandIn } = await import('./github/server.mjs');
+  const github = await startGitHubStandIn({
+    port: Number(process.env.GITHUB_STAND_IN_PORT ?? 9400 + PORT_OFFSET),
+  });
+  stops.push(() => github.close());
+  // The GitHub adapter (functions/src/adapters/github-api.ts) honours GITHUB_API_URL.
+  env.GITHUB_API_URL = github.url;
   return { env, stop: () => Promise.allSettled(stops.map((s) => s())) };
 }
 

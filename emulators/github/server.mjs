@@ -1017,18 +1017,19 @@ export async function startGitHubStandIn({
 
   /** @param {string} method @param {string} path */
   function matchRoute(method, path) {
-    let pathMatched = false;
     for (const r of routes) {
-      const m = r.pattern.exec(path);
+      const m = r.method === method ? r.pattern.exec(path) : null;
       if (!m) continue;
-      pathMatched = true;
-      if (r.method !== method) continue;
       /** @type {Record<string, string>} */
       const params = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      try {
+        for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      } catch {
+        return { route: undefined, params: {} }; // malformed %-escapes: no such resource
+      }
       return { route: r, params };
     }
-    return { route: undefined, params: {}, pathMatched };
+    return { route: undefined, params: {} };
   }
 
   /**

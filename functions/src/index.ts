@@ -4,3 +4,4 @@ export { verifyAuditLog } from './triggers/verify-audit-log';
 export { notifyAlerts } from './triggers/notify-alerts';
 export { githubWebhook } from './triggers/github-webhook';
 export { onOpsEvent } from './triggers/on-ops-event';
+export { redeliverFailedWebhooks } from './triggers/redeliver-failed-webhooks';

@@ -1,0 +1,196 @@
+// redeliverFailedWebhooks and the GitHub adapter against the GitHub stand-in (emulators/github/), which redelivers
+// to the real githubWebhook in the Functions emulator, signed with the hook's secret.
+import { randomUUID } from 'node:crypto';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { db } from '../../functions/src/adapters/firestore';
+import { OctokitGithubApi, clampDescription } from '../../functions/src/adapters/github-api';
+import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
+import { handleRedeliverFailedWebhooks } from '../../functions/src/triggers/redeliver-failed-webhooks';
+import { FUNCTIONS_URL, PROJECT_ID, rest, waitFor } from '../support/emulators';
+import { WEBHOOK_SECRET_V1, example, resetWebhookSecret, writeGithubSettings } from '../support/github';
+
+const github = process.env.GITHUB_API_URL!;
+const TOKEN_SECRET = 'github-token';
+
+async function control(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${github}/_stand-in${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const parsed: any = text ? JSON.parse(text) : {};
+  return parsed;
+}
+
+let hookId: number;
+const api = new OctokitGithubApi(TOKEN_SECRET);
+const [owner, repo] = ['Codertocat', 'Hello-World'];
+
+beforeAll(async () => {
+  expect(github).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  await resetWebhookSecret();
+  const client = secretManager();
+  await client.deleteSecret({ name: secretName(TOKEN_SECRET) }).catch(() => undefined);
+  await client.createSecret({
+    parent: `projects/${PROJECT_ID}`,
+    secretId: TOKEN_SECRET,
+    secret: { replication: { automatic: {} } },
+  });
+  await client.addSecretVersion({
+    parent: secretName(TOKEN_SECRET),
+    payload: { data: Buffer.from('ghp_test_token_value_0001') },
+  });
+});
+
+beforeEach(async () => {
+  await rest.clear();
+  await control('POST', '/reset');
+  hookId = (
+    await control('POST', '/hooks', {
+      owner,
+      repo,
+      url: `${FUNCTIONS_URL}/githubWebhook`,
+      secret: WEBHOOK_SECRET_V1,
+    })
+  ).id;
+  await writeGithubSettings({ hooks: [{ owner, repo, hookId }] });
+});
+
+async function failedDelivery(guid = randomUUID()) {
+  const payload = example('push', (p) => p.ref === 'refs/heads/master');
+  await control('POST', `/hooks/${hookId}/deliveries`, {
+    event: 'push',
+    guid,
+    status_code: 502,
+    status: 'Invalid HTTP Response: 502',
+    payload,
+  });
+  return guid;
+}
+
+const run = (scheduleTime: string, maxPerRun = 50) =>
+  handleRedeliverFailedWebhooks(
+    { jobName: 'projects/demo/locations/x/jobs/redeliver', scheduleTime },
+    { api, clock: { nowMs: () => Date.now() }, maxPerRun },
+  );
+
+describe('redeliverFailedWebhooks', () => {
+  it('redelivers each failed, unprocessed delivery once; a second run does nothing', async () => {
+    const failed = [await failedDelivery(), await failedDelivery(), await failedDelivery()];
+    // A delivery that failed at GitHub's end but that fireops did record needs nothing.
+    const recorded = (
+      await control('POST', `/hooks/${hookId}/deliver`, { event: 'push', payload: example('push') })
+    ).guid as string;
+    await control('POST', `/hooks/${hookId}/deliveries`, {
+      event: 'push',
+      guid: recorded,
+      status_code: 504,
+      status: 'timed out',
+      payload: example('push'),
+    });
+
+    const first = await run('2026-11-28T10:00:00Z');
+    expect(first.ran).toBe(true);
+    expect([...first.requested].sort()).toEqual([...failed].sort());
+    for (const guid of failed) {
+      await waitFor(async () => (await db().collection('deliveries').doc(guid).get()).exists, {
+        what: `delivery ${guid}`,
+      });
+    }
+    const second = await run('2026-11-28T11:00:00Z');
+    expect(second).toMatchObject({ ran: true, requested: [] });
+    expect(second.skipped).toMatchObject({ delivered: 4 });
+
+    const audit = await db()
+      .collection('auditLog')
+      .where('action', '==', 'delivery.redelivery-requested')
+      .get();
+    expect(audit.size).toBe(3);
+    const requests = (await control('GET', '/requests')) as { method: string; path: string }[];
+    expect(requests.filter((r) => r.method === 'POST' && r.path.endsWith('/attempts'))).toHaveLength(3);
+    expect(JSON.stringify(requests)).not.toContain('ghp_test_token_value_0001');
+  });
+
+  it('is bounded per run, oldest first, and a repeated schedule time runs once', async () => {
+    const failed = [await failedDelivery(), await failedDelivery(), await failedDelivery()];
+    const first = await run('2026-11-28T12:00:00Z', 2);
+    expect(first.requested).toHaveLength(2);
+    expect(first.skipped).toMatchObject({ overLimit: 1 });
+    expect(await run('2026-11-28T12:00:00Z', 2)).toMatchObject({
+      ran: false,
+      reason: 'duplicate schedule time',
+    });
+    for (const guid of first.requested) {
+      await waitFor(async () => (await db().collection('deliveries').doc(guid).get()).exists, {
+        what: 'redelivered',
+      });
+    }
+    const next = await run('2026-11-28T13:00:00Z', 2);
+    expect(next.requested).toEqual(failed.filter((g) => !first.requested.includes(g)));
+  });
+
+  it('two overlapping runs: one works, the other yields', async () => {
+    await failedDelivery();
+    const [a, b] = await Promise.all([run('2026-11-28T14:00:00Z'), run('2026-11-28T14:00:00Z')]);
+    expect([a.ran, b.ran].sort()).toEqual([false, true]);
+    expect([...a.requested, ...b.requested]).toHaveLength(1);
+  });
+
+  it('gives up on a delivery after 3 redeliveries that keep failing', async () => {
+    const guid = await failedDelivery();
+    // Point the hook at an address where nothing answers: each redelivery fails again.
+    await db()
+      .doc('settings/github')
+      .update({ hooks: [{ owner, repo, hookId }] });
+    await fetch(`${github}/repos/${owner}/${repo}/hooks/${hookId}/config`, {
+      method: 'PATCH',
+      headers: { authorization: 'token t', 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/unreachable' }),
+    });
+    for (let i = 0; i < 3; i++) expect((await run(`2026-11-28T2${i}:00:00Z`)).requested).toEqual([guid]);
+    expect(await run('2026-11-28T23:00:00Z')).toMatchObject({ requested: [], skipped: { gaveUp: 1 } });
+  });
+});
+
+describe('GitHub adapter: deployment statuses', () => {
+  it('writes statuses through Octokit, clamping descriptions to 140 characters', async () => {
+    const { id } = await control('POST', '/deployments', {
+      owner,
+      repo,
+      environment: 'production',
+      sha: 'a'.repeat(40),
+      ref: 'main',
+    });
+    await api.createDeploymentStatus({
+      owner,
+      repo,
+      deploymentId: id,
+      state: 'in_progress',
+      description: 'canary at 25%',
+    });
+    await api.createDeploymentStatus({
+      owner,
+      repo,
+      deploymentId: id,
+      state: 'failure',
+      description: `rolled back: ${'error rate 12% above threshold; '.repeat(10)}`,
+      logUrl: 'https://console.example/rollouts/1',
+    });
+    const res = await fetch(`${github}/repos/${owner}/${repo}/deployments/${id}/statuses`, {
+      headers: { authorization: 'token t' },
+    });
+    const statuses = (await res.json()) as { state: string; description: string; log_url: string }[];
+    expect(statuses.map((s) => s.state)).toEqual(['failure', 'in_progress']);
+    expect(statuses[0]!.description).toHaveLength(140);
+    expect(statuses[0]!.description.endsWith('…')).toBe(true);
+    expect(statuses[0]!.log_url).toBe('https://console.example/rollouts/1');
+    expect(clampDescription('short')).toBe('short');
+  });
+
+  it('maps an unknown deployment (404) to a permanent error', async () => {
+    await expect(
+      api.createDeploymentStatus({ owner, repo, deploymentId: 424242, state: 'success', description: 'x' }),
+    ).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+});
