@@ -15,6 +15,27 @@ const rest = firestoreRest({ project });
 const seed = JSON.parse(readFileSync(path.join(ROOT, 'emulators', 'seed', 'firestore.json'), 'utf8'));
 const seeded = await seedFirestore(rest, seed);
 
+// Play GitHub: a hook on the demo repository pointing at githubWebhook, signed with the demo secret.
+const githubUrl = process.env.GITHUB_API_URL;
+const webhookUrl = `${functionsUrl}/${project}/${region}/githubWebhook`;
+const hook = await fetch(`${githubUrl}/_stand-in/hooks`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    owner: 'Codertocat',
+    repo: 'Hello-World',
+    url: webhookUrl,
+    secret: 'demo-webhook-secret-not-for-production',
+  }),
+}).then((r) => r.json());
+await rest.set('settings/github', {
+  allowedRepos: ['Codertocat/Hello-World'],
+  environments: ['production'],
+  releaseEnvironment: 'production',
+  services: {},
+  hooks: [{ owner: 'Codertocat', repo: 'Hello-World', hookId: hook.id }],
+});
+
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
 const exported = Object.keys(await import(indexJs).then((m) => m.default ?? m));
 const scheduled = findScheduledFunctions(indexJs);
@@ -34,6 +55,12 @@ Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
   curl -X PATCH -H 'Authorization: Bearer owner' -H 'content-type: application/json' \\
     'http://${process.env.FIRESTORE_EMULATOR_HOST}/v1/projects/${project}/databases/(default)/documents/flags/newOnboarding' \\
     -d '{"fields":{"enabled":{"booleanValue":true},"rolloutPercent":{"integerValue":"150"},"description":{"stringValue":"oops"}}}'
+
+Play GitHub (the stand-in signs and sends a release to githubWebhook; a rollout request appears):
+  curl -X POST ${githubUrl}/_stand-in/hooks/${hook.id}/deliver -H 'content-type: application/json' \\
+    -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'
+
+  GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> githubWebhook)
 
 Ctrl-C stops everything.
 `);

@@ -9,7 +9,7 @@
 //
 // Everything it starts is stopped when it exits, on Ctrl-C and on failure (see stopAll).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
@@ -28,7 +28,8 @@ const PORT_OFFSET = Number(process.env.FIREOPS_PORT_OFFSET ?? 0);
 function firebaseConfig() {
   const config = JSON.parse(readFileSync(path.join(ROOT, 'firebase.json'), 'utf8'));
   const functionsPort = config.emulators.functions.port + PORT_OFFSET;
-  if (PORT_OFFSET === 0) return { args: [], functionsPort };
+  const ports = [config.emulators.firestore.port, config.emulators.pubsub.port].map((p) => p + PORT_OFFSET);
+  if (PORT_OFFSET === 0) return { args: [], functionsPort, ports };
   for (const emulator of Object.values(config.emulators)) {
     if (typeof emulator !== 'object') continue;
     if (emulator.port) emulator.port += PORT_OFFSET;
@@ -37,7 +38,7 @@ function firebaseConfig() {
   // firebase-tools takes the config file's folder as the project root: the copy sits beside the original.
   const file = path.join(ROOT, `firebase.offset-${PORT_OFFSET}.local.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  return { args: ['--config', file], functionsPort };
+  return { args: ['--config', file], functionsPort, ports };
 }
 const FIREBASE_BIN = path.join(ROOT, 'node_modules', '.bin', 'firebase');
 
@@ -191,7 +192,40 @@ async function endProcessGroup(pgid) {
   }
 }
 
+/**
+ * firebase-tools starts the Java emulators in process groups of their own, so when firebase-tools dies hard they
+ * outlive it, reparented to init, and hold the ports of the next run. Such orphans (parent pid 1) running one of
+ * the emulator jars on one of this suite's ports cannot belong to a live suite: they are ended, before a run and
+ * after it.
+ */
+function killOrphanedEmulators(ports) {
+  if (!existsSync('/proc')) return;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    let cmdline;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue;
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const emulator =
+      cmdline.includes('cloud-firestore-emulator') || cmdline.includes('cloud-pubsub-emulator');
+    const onOurPort = ports.some((port) => new RegExp(`--port[= ]${port}(\\s|$)`).test(cmdline));
+    if (ppid === 1 && emulator && onOurPort) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        console.warn(`[launcher] ended an orphaned emulator (pid ${pid}) left by an earlier run`);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
 let stopping;
+let orphanPorts = [];
 /**
  * Stops the suite: one SIGINT lets firebase-tools shut its emulators down cleanly (a second would make it quit at
  * once and can orphan the Java emulators). Children run in their own process group, so the terminal's Ctrl-C
@@ -204,6 +238,7 @@ async function stopAll() {
     while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const child of children) child.kill('SIGKILL');
     await standIns?.stop();
+    killOrphanedEmulators(orphanPorts);
   })();
   return stopping;
 }
@@ -229,6 +264,8 @@ async function withSuite(command, { seed = false } = {}) {
       FIREBASE_EMULATORS_ROOT: ROOT,
     };
     const config = firebaseConfig();
+    orphanPorts = config.ports;
+    killOrphanedEmulators(config.ports);
     env.FIREOPS_FUNCTIONS_URL = `http://127.0.0.1:${config.functionsPort}`;
     const args = ['emulators:exec', ...config.args, '--project', PROJECT_ID, '--only', ONLY, command];
     return await run(FIREBASE_BIN, args, {

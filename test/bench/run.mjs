@@ -3,9 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { coldStart } from './cold-start.mjs';
+import { webhook } from './webhook.mjs';
 
 const benches = {
   'cold-start': coldStart,
+  webhook,
 };
 
 const which = process.argv[2] ?? 'all';

@@ -1,0 +1,333 @@
+// The GitHub webhook intake (handleGithubWebhook from functions/lib, the compiled code) in process against the
+// emulator suite, next to a baseline handler that does the least a webhook receiver can do (verify the signature
+// with @octokit/webhooks-methods, one Firestore create, 202). Same real payloads, fresh GUIDs, real signatures;
+// a steady open-loop schedule (sends on a timer, never waits for answers) that hands each handler one request per
+// tick, so both see the same machine load. Time to answer = from the call until res.json.
+import { createHmac, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FUNCTIONS = path.join(ROOT, 'functions');
+const RATE = 20; // requests per second, per handler
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const WARMUP = 20; // requests per handler, not counted
+const DRAIN_MS = 30_000; // longest wait for answers after the last send; later ones count as errors
+const SECRET_ID = 'github-webhook-secret';
+const SECRET_VALUE = 'fireops-bench-webhook-secret';
+const TARGETS = { maxP50Ratio: 1.5, maxFireopsP99Ms: 300 };
+
+const ALLOWED_REPOS = ['Codertocat/Hello-World', 'Octocoders/Hello-World', 'octo-org/octo-repo'];
+/** The mix: each kind in turn, cycling through its matching examples from GitHub's own. */
+const MIX = [
+  ['push', (p) => p.ref === 'refs/heads/master'],
+  ['release', (p) => p.action === 'published'],
+  ['deployment', (p) => p.action === 'created' && p.deployment?.environment === 'production'],
+  ['workflow_run', (p) => p.action === 'completed'],
+  ['issues', (p) => p.action === 'opened'],
+];
+
+function loadPayloads() {
+  const examples = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json');
+  return MIX.map(([event, pick]) => {
+    const found = (examples.find((e) => e.name === event)?.examples ?? []).filter(pick);
+    if (!found.length) throw new Error(`no example payload for ${event}`);
+    return { event, bodies: found.map((p) => Buffer.from(JSON.stringify(p))) };
+  });
+}
+
+async function loadOctokitVerify() {
+  const dir = path.join(FUNCTIONS, 'node_modules', '@octokit', 'webhooks-methods');
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const entry = path.join(dir, pkg.exports['.'].node.import);
+  if (!existsSync(entry)) throw new Error(`@octokit/webhooks-methods entry ${entry} not found`);
+  const { verify } = await import(pathToFileURL(entry).href);
+  return verify;
+}
+
+function loadFunctions() {
+  const fnRequire = createRequire(path.join(FUNCTIONS, 'package.json'));
+  const lib = (p) => {
+    try {
+      return fnRequire(`./lib/${p}`);
+    } catch (err) {
+      throw new Error(`functions/lib/${p} not loadable (build functions first): ${err.message}`);
+    }
+  };
+  return {
+    webhook: lib('triggers/github-webhook.js'),
+    secrets: lib('adapters/webhook-secrets.js'),
+    secretManager: lib('adapters/secret-manager.js'),
+    firestore: lib('adapters/firestore.js'),
+    settings: lib('adapters/settings.js'),
+    schemas: lib('config/load-schemas.js'),
+    params: lib('config/params.js'),
+    clock: lib('core/clock.js'),
+    logger: lib('adapters/logger.js'),
+  };
+}
+
+/** The webhook secret in the Secret Manager emulator (alias `current` on one known version) and settings/github. */
+async function setup(fn) {
+  for (const v of ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'SECRET_MANAGER_EMULATOR_HOST']) {
+    if (!process.env[v]) throw new Error(`${v} is not set: run through \`npm run bench:webhook\` (emulators)`);
+  }
+  const client = fn.secretManager.secretManager();
+  const name = fn.secretManager.secretName(SECRET_ID);
+  await client.deleteSecret({ name }).catch(() => undefined);
+  await client.createSecret({
+    parent: `projects/${fn.firestore.projectId()}`,
+    secretId: SECRET_ID,
+    secret: { replication: { automatic: {} } },
+  });
+  const [version] = await client.addSecretVersion({ parent: name, payload: { data: Buffer.from(SECRET_VALUE) } });
+  await client.updateSecret({
+    secret: { name, versionAliases: { current: Number(version.name.split('/').pop()) } },
+    updateMask: { paths: ['version_aliases'] },
+  });
+  await fn.firestore
+    .db()
+    .doc('settings/github')
+    .set({ allowedRepos: ALLOWED_REPOS, environments: ['production'] });
+}
+
+/** What the deployed function gets from defaultWebhookDeps(), with params from the environment or their defaults. */
+function fireopsDeps(fn) {
+  const param = (p) => (process.env[p.name] !== undefined ? p.value() : p.options.default);
+  return {
+    secrets: new fn.secrets.CachedSecretSource(SECRET_ID, {
+      ttlMs: param(fn.params.WEBHOOK_SECRET_CACHE_SECONDS) * 1000,
+    }),
+    maxBytes: param(fn.params.WEBHOOK_MAX_BYTES),
+    clock: fn.clock.systemClock,
+    settings: async () =>
+      fn.settings.readValidatedDoc('settings/github', (await fn.schemas.loadSchemas()).githubSettingsSchema),
+  };
+}
+
+function baselineHandler(verify, db) {
+  return async (req, res) => {
+    if (!(await verify(SECRET_VALUE, req.rawBody.toString('utf8'), req.get('x-hub-signature-256')))) {
+      res.status(401).json({ error: 'bad signature' });
+      return;
+    }
+    const guid = req.get('x-github-delivery');
+    await db
+      .collection('benchBaseline')
+      .doc(guid)
+      .create({ event: req.get('x-github-event'), receivedAt: Date.now() });
+    res.status(202).json({ accepted: true, deliveryId: guid });
+  };
+}
+
+/** A delivery as GitHub sends it: fresh GUID, HMAC-SHA256 over the exact body. */
+function request(event, body) {
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+    'user-agent': 'GitHub-Hookshot/bench',
+    'x-github-event': event,
+    'x-github-delivery': randomUUID(),
+    'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET_VALUE).update(body).digest('hex')}`,
+  };
+  return { method: 'POST', rawBody: body, get: (h) => headers[h.toLowerCase()] };
+}
+
+/** Calls the handler; resolves with the time until res.json, the status, or the error. Never rejects. */
+function call(handler, req) {
+  return new Promise((resolve) => {
+    let status = 200;
+    let done = false;
+    const finish = (rec) => {
+      if (!done) {
+        done = true;
+        resolve(rec);
+      }
+    };
+    const res = {
+      status(n) {
+        status = n;
+        return res;
+      },
+      set() {
+        return res;
+      },
+      json(body) {
+        finish({ ms: performance.now() - t0, status, body });
+        return res;
+      },
+    };
+    const t0 = performance.now();
+    (async () => handler(req, res))().then(
+      () => finish({ ms: performance.now() - t0, error: 'returned without answering' }),
+      (err) => finish({ ms: performance.now() - t0, error: `threw: ${err?.message ?? err}` }),
+    );
+  });
+}
+
+/**
+ * Open loop: tick i is due at start + i/rate, whatever is still in flight; each tick sends one request to every
+ * handler (order alternating per tick). Waits for the answers at most DRAIN_MS after the last send.
+ */
+async function openLoop(handlers, payloads, ticks) {
+  const records = handlers.map(() => []);
+  const pending = [];
+  const interval = 1000 / RATE;
+  let lagMax = 0;
+  const start = performance.now();
+  for (let i = 0; i < ticks; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    lagMax = Math.max(lagMax, performance.now() - due);
+    const kind = payloads[i % payloads.length];
+    const body = kind.bodies[Math.floor(i / payloads.length) % kind.bodies.length];
+    const order = i % 2 === 0 ? handlers.map((_, h) => h) : handlers.map((_, h) => h).reverse();
+    for (const h of order) {
+      const slot = { error: 'no answer within the drain time' };
+      records[h].push(slot);
+      pending.push(call(handlers[h], request(kind.event, body)).then((rec) => Object.assign(slot, rec)));
+    }
+  }
+  const sentMs = performance.now() - start;
+  let timer;
+  await Promise.race([
+    Promise.all(pending),
+    new Promise((r) => {
+      timer = setTimeout(r, DRAIN_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return { records, sentMs, lagMaxMs: lagMax };
+}
+
+const percentile = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : NaN;
+const round = (x) => Math.round(x * 10) / 10;
+
+function summarize(records) {
+  const isError = (r) => r.error !== undefined || r.status >= 400;
+  // Time to answer of every request that was answered (any status); thrown or unanswered ones have no time.
+  const ms = records
+    .filter((r) => r.error === undefined)
+    .map((r) => r.ms)
+    .sort((a, b) => a - b);
+  const outcomes = {};
+  const errorKinds = {};
+  for (const r of records) {
+    const key = r.error ?? `${r.status}${r.body?.accepted ? ' accepted' : r.body?.ignored ? ' ignored' : ''}`;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    if (isError(r)) {
+      const why = r.error ?? `${r.status} ${r.body?.error ?? ''}`.trim();
+      errorKinds[why] = (errorKinds[why] ?? 0) + 1;
+    }
+  }
+  return {
+    requests: records.length,
+    errors: records.filter(isError).length,
+    p50: round(percentile(ms, 0.5)),
+    p90: round(percentile(ms, 0.9)),
+    p99: round(percentile(ms, 0.99)),
+    max: round(ms.at(-1) ?? NaN),
+    outcomes,
+    ...(Object.keys(errorKinds).length ? { errorKinds } : {}),
+  };
+}
+
+const line = (name, s) =>
+  `${name.padEnd(9)} requests ${s.requests}  errors ${s.errors}  p50 ${s.p50} ms  p90 ${s.p90} ms  ` +
+  `p99 ${s.p99} ms  max ${s.max} ms`;
+
+export async function webhook() {
+  if (!(SECONDS > 0)) throw new Error(`BENCH_SECONDS must be a positive number, not ${process.env.BENCH_SECONDS}`);
+  const fn = loadFunctions();
+  const verify = await loadOctokitVerify();
+  const payloads = loadPayloads();
+  await setup(fn);
+
+  // The handler logs one line per delivery; entries are still built and serialized, but kept off the terminal.
+  const logged = { warn: 0, error: 0, firstProblems: [] };
+  fn.logger.setLogSink((level, message, fields) => {
+    JSON.stringify({ severity: level, message, ...fields });
+    if (level === 'warn' || level === 'error') {
+      logged[level]++;
+      if (logged.firstProblems.length < 3) logged.firstProblems.push(`${level}: ${message}`);
+    }
+  });
+
+  const deps = fireopsDeps(fn);
+  const db = fn.firestore.db();
+  const handlers = [(req, res) => fn.webhook.handleGithubWebhook(req, res, deps), baselineHandler(verify, db)];
+  const names = ['fireops', 'baseline'];
+
+  try {
+    // Warm-up: loads lazy modules, fills the secret cache, opens channels, creates the ops-events topic.
+    const warm = await openLoop(handlers, payloads, WARMUP);
+    warm.records.forEach((recs, h) => {
+      const s = summarize(recs);
+      if (s.errors) {
+        throw new Error(`warm-up of ${names[h]} failed: ${JSON.stringify(s.errorKinds)} ${logged.firstProblems}`);
+      }
+    });
+
+    const ticks = RATE * SECONDS; // the cap: never more than RATE * SECONDS requests per handler
+    console.log(
+      `webhook intake: ${RATE} req/s per handler for ${SECONDS} s, open loop, interleaved ` +
+        `(mix: ${payloads.map((p) => p.event).join(', ')}; ${WARMUP} warm-up requests each, not counted)`,
+    );
+    const run = await openLoop(handlers, payloads, ticks);
+    const [fireops, baseline] = run.records.map(summarize);
+    const ratioP50 = fireops.p50 / baseline.p50;
+    const ratioP99 = fireops.p99 / baseline.p99;
+    const ratioHolds = ratioP50 <= TARGETS.maxP50Ratio;
+    const p99Holds = fireops.p99 < TARGETS.maxFireopsP99Ms;
+    const result = {
+      rate: RATE,
+      seconds: SECONDS,
+      sendMs: Math.round(run.sentMs),
+      scheduleLagMaxMs: round(run.lagMaxMs),
+      fireops,
+      baseline,
+      ratioP50: Math.round(ratioP50 * 100) / 100,
+      ratioP99: Math.round(ratioP99 * 100) / 100,
+      targets: { ...TARGETS, ratioHolds, p99Holds, hold: ratioHolds && p99Holds },
+      fireopsLog: { warn: logged.warn, error: logged.error },
+    };
+
+    console.log(line('fireops', fireops));
+    console.log(line('baseline', baseline));
+    console.log(`fireops outcomes: ${JSON.stringify(fireops.outcomes)}`);
+    for (const [name, s] of [
+      ['fireops', fireops],
+      ['baseline', baseline],
+    ]) {
+      if (s.errorKinds) console.log(`${name} errors: ${JSON.stringify(s.errorKinds)}`);
+    }
+    if (logged.warn || logged.error) {
+      console.log(`fireops logged ${logged.warn} warnings, ${logged.error} errors (first: ${logged.firstProblems})`);
+    }
+    console.log(
+      `schedule: ${ticks} ticks sent in ${(run.sentMs / 1000).toFixed(1)} s, ` +
+        `latest send ${result.scheduleLagMaxMs} ms after its due time`,
+    );
+    console.log(`ratio fireops/baseline: p50 ${result.ratioP50}  p99 ${result.ratioP99}`);
+    console.log(
+      `target p50 ratio <= ${TARGETS.maxP50Ratio}: ${ratioHolds ? 'held' : 'MISSED'} (${result.ratioP50}; ` +
+        `p99 ratio ${result.ratioP99}, shown only)`,
+    );
+    console.log(
+      `target fireops p99 < ${TARGETS.maxFireopsP99Ms} ms: ${p99Holds ? 'held' : 'MISSED'} (${fireops.p99} ms)`,
+    );
+    console.log(result.targets.hold ? 'targets: held' : 'targets: MISSED');
+    if (fireops.errors || baseline.errors) console.log('note: errors were counted; see the error lines above');
+    return result;
+  } finally {
+    fn.logger.setLogSink(undefined);
+    await Promise.allSettled([db.terminate(), fn.secretManager.secretManager().close()]);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await webhook();
