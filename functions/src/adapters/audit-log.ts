@@ -88,15 +88,15 @@ export async function verifyAuditStream(stream: string): Promise<ChainReport> {
   const { FieldPath } = firestoreModule();
   const verifier = new ChainVerifier(stream);
   const collection = firestore.collection(AUDIT_COLLECTION);
-  let after = entryId(stream, 0);
-  const end = `${stream}-~`;
+  // Exactly this stream's ids: `{stream}-` and 12 digits. A plain prefix range would also take in the entries
+  // of a stream whose name extends this one (`flags` and `flags-prod`).
+  const first = entryId(stream, 0);
+  const last = entryId(stream, 999_999_999_999);
+  let after: string | undefined;
   while (!verifier.failed) {
-    const page = await collection
-      .orderBy(FieldPath.documentId())
-      .startAfter(after)
-      .endBefore(end)
-      .limit(PAGE)
-      .get();
+    let query = collection.orderBy(FieldPath.documentId());
+    query = after === undefined ? query.startAt(first) : query.startAfter(after);
+    const page = await query.endAt(last).limit(PAGE).get();
     for (const doc of page.docs) {
       const data = doc.data();
       const { at, ...entry } = data;
