@@ -5,3 +5,4 @@ export { notifyAlerts } from './triggers/notify-alerts';
 export { githubWebhook } from './triggers/github-webhook';
 export { onOpsEvent } from './triggers/on-ops-event';
 export { redeliverFailedWebhooks } from './triggers/redeliver-failed-webhooks';
+export { onSecretEvent, rotationSweep, onSecretPolicyWritten } from './triggers/rotation';

@@ -4,7 +4,8 @@
 //
 // Messages to publish are written into the key's document in the same transaction (a small outbox), published
 // after the commit and then cleared; a redelivery that finds a non-empty outbox publishes it again. So an effect
-// and its announcement are never split by a crash: at least once, with `dedupeId` attributes for consumers.
+// and its announcement are never split by a crash: at least once; consumers drop repeats by an id in the message
+// (alerts carry `alertId`, ops-events `deliveryId`).
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'firebase-admin/firestore';
 import { systemClock, type Clock } from '../core/clock';

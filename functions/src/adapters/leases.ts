@@ -1,5 +1,7 @@
 // Leases in `leases/{name}`: owner, expiry and a fencing counter, so overlapping runs of a scheduled job (Cloud
-// Scheduler may fire twice; a slow run may overlap the next) do the work once. Decisions in core/lease.ts.
+// Scheduler may fire twice; a slow run may overlap the next) never work at the same time. A lease does not stop
+// the same schedule time from running twice one after the other: jobs pair it with an idempotency key
+// (`runOnce` with `scheduleKey`). Decisions in core/lease.ts.
 import { randomUUID } from 'node:crypto';
 import type { DocumentData, Transaction } from 'firebase-admin/firestore';
 import type { Actor } from '../core/audit-chain';

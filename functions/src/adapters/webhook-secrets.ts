@@ -1,7 +1,7 @@
 // The GitHub webhook secret's usable values, read at run time from Secret Manager so a rotation needs no redeploy:
 // alias `current`; alias `previous` while its grace period lasts (the version is enabled and the secret's
-// annotation `fireops-previous-expires-at`, set by the rotation machine, is in the future or absent); `latest`
-// where no alias exists yet. Cached briefly; on a signature miss the cache is re-read, at most every few seconds,
+// annotation `fireops-previous-expires-at`, set by the rotation machine, is in the future or absent); alias
+// `pending` while a rotation is pushing a new value to GitHub; `latest` where no alias exists yet. Cached briefly; on a signature miss the cache is re-read, at most every few seconds,
 // so a just-rotated secret is picked up at once without letting bad requests hammer Secret Manager.
 import { systemClock, type Clock } from '../core/clock';
 import { log } from './logger';
@@ -12,7 +12,7 @@ export const PREVIOUS_EXPIRES_ANNOTATION = 'fireops-previous-expires-at';
 export interface SecretCandidate {
   /** Version number, for logs and audit: never the value. */
   version: string;
-  role: 'current' | 'previous' | 'latest';
+  role: 'current' | 'previous' | 'pending' | 'latest';
   value: string;
 }
 
@@ -47,6 +47,7 @@ export async function readWebhookSecretCandidates(
   const aliases = (secret.versionAliases ?? {}) as Record<string, unknown>;
   const current = aliasVersion(aliases.current);
   const previous = aliasVersion(aliases.previous);
+  const pending = aliasVersion(aliases.pending);
   const out: SecretCandidate[] = [];
   const tryRead = async (version: string, role: SecretCandidate['role']) => {
     try {
@@ -66,6 +67,9 @@ export async function readWebhookSecretCandidates(
   const expiresAt = secret.annotations?.[PREVIOUS_EXPIRES_ANNOTATION];
   const graceOver = expiresAt !== undefined && Date.parse(expiresAt) <= clock.nowMs();
   if (previous && previous !== current && !graceOver) await tryRead(previous, 'previous');
+  // During a rotation GitHub may already sign with the new value (between apply and finish): accept it, or the
+  // rotation's own test ping, and every delivery in that window, would be refused.
+  if (pending && pending !== current) await tryRead(pending, 'pending');
   if (!current) await tryRead('latest', 'latest');
   return out;
 }

@@ -33,3 +33,9 @@ export const WEBHOOK_SECRET_CACHE_SECONDS = defineInt('WEBHOOK_SECRET_CACHE_SECO
   description:
     'How long githubWebhook caches the webhook secret versions; a disabled previous version stops working within this time.',
 });
+
+/**
+ * Topic of Secret Manager's rotation notices. A Pub/Sub trigger's topic is fixed when the function is deployed,
+ * so this is read from the environment (functions/.env.<project>) at load, not through defineString.
+ */
+export const ROTATION_TOPIC = process.env.ROTATION_TOPIC ?? 'secret-rotation';

@@ -27,7 +27,7 @@ import { sendHttpError } from './shared/errors';
 
 export const DELIVERIES = 'deliveries';
 /** Audit streams for deliveries are sharded by GUID so no stream head is written more than ~1/s per shard. */
-export const DELIVERY_AUDIT_SHARDS = 8;
+export const DELIVERY_AUDIT_SHARDS = 32;
 
 export type WebhookRequest = Pick<Request, 'method' | 'get' | 'rawBody'>;
 

@@ -11,3 +11,4 @@ export {
   type GithubSettings,
   type OpsEvent,
 } from './github';
+export { secretPolicySchema, type SecretPolicy, SECRET_ID_PATTERN } from './secret-policy';
