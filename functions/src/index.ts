@@ -5,4 +5,6 @@ export { notifyAlerts } from './triggers/notify-alerts';
 export { githubWebhook } from './triggers/github-webhook';
 export { onOpsEvent } from './triggers/on-ops-event';
 export { redeliverFailedWebhooks } from './triggers/redeliver-failed-webhooks';
-export { onSecretEvent, rotationSweep, onSecretPolicyWritten } from './triggers/rotation';
+export { onSecretEvent } from './triggers/on-secret-event';
+export { rotationSweep } from './triggers/rotation-sweep';
+export { onSecretPolicyWritten } from './triggers/on-secret-policy-written';

@@ -7,7 +7,6 @@ import { alertPublish } from '../adapters/alerts';
 import { db } from '../adapters/firestore';
 import { runOnce } from '../adapters/idempotency';
 import { logger } from '../adapters/logger';
-import type { Actor } from '../core/audit-chain';
 import { jsonDigest, toJsonValue, type JsonValue } from '../core/canonical-json';
 import { systemClock, type Clock } from '../core/clock';
 import {
@@ -20,6 +19,7 @@ import {
 import { loadSchemas } from '../config/load-schemas';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
+import { actorFromAuth } from './shared/auth';
 
 export const FLAGS = 'flags';
 export const FLAG_STATE = 'flagState';
@@ -58,12 +58,6 @@ export const onFlagWritten = onDocumentWrittenWithAuthContext(
 
 function timeKey(t: { seconds: number; nanoseconds: number }): string {
   return `${t.seconds}.${String(t.nanoseconds).padStart(9, '0')}`;
-}
-
-/** Who wrote: the Firestore auth context. Service accounts (fireops itself, the canary router) are `system`. */
-export function actorFromAuth(authType: string, authId: string | undefined): Actor {
-  const type = authType === 'service_account' || authType === 'system' ? 'system' : 'admin';
-  return { type, id: authId ?? 'unknown', authType };
 }
 
 export async function validateFlag(key: string, data: DocumentData | undefined): Promise<ValidationOutcome> {

@@ -1,9 +1,6 @@
-// Secret rotation triggers: Secret Manager's notices (onSecretEvent), the hourly sweep (rotationSweep) and admin
-// edits of `secretPolicies/{secretId}` (onSecretPolicyWritten). Decisions: core/rotation.ts; engine:
-// adapters/rotation-engine.ts.
-import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
-import { onMessagePublished } from 'firebase-functions/v2/pubsub';
-import { onSchedule } from 'firebase-functions/v2/scheduler';
+// Handlers of the secret rotation functions: Secret Manager's notices (on-secret-event.ts), the hourly sweep
+// (rotation-sweep.ts) and admin edits of `secretPolicies/{secretId}` (on-secret-policy-written.ts). Decisions:
+// core/rotation.ts; engine: adapters/rotation-engine.ts.
 import type { DocumentData } from 'firebase-admin/firestore';
 import { alertPublish } from '../adapters/alerts';
 import { appendAudit, openAudit } from '../adapters/audit-log';
@@ -20,15 +17,12 @@ import {
 } from '../adapters/rotation-engine';
 import { defaultEngineDeps } from '../adapters/rotation-deps';
 import { loadSchemas } from '../config/load-schemas';
-import { ROTATION_TOPIC } from '../config/params';
 import type { SecretPolicy } from '../config/schemas/secret-policy';
 import type { Actor } from '../core/audit-chain';
 import { toJsonValue } from '../core/canonical-json';
 import { diffFields } from '../core/diff';
 import { rotationDue } from '../core/rotation';
-import { runEventHandler } from './shared/errors';
-import { baseOptions } from './shared/options';
-import { actorFromAuth } from './on-flag-written';
+import { actorFromAuth } from './shared/auth';
 
 export const SECRET_POLICIES = 'secretPolicies';
 const STREAM = 'rotations';
@@ -122,16 +116,6 @@ export async function handleSecretEvent(
   return { ...(rotationId ? { rotationId } : {}), outcome: started.started ? 'started' : started.reason };
 }
 
-export const onSecretEvent = onMessagePublished(
-  { ...baseOptions, topic: ROTATION_TOPIC, retry: true },
-  async (event) => {
-    const log = logger({ correlationId: event.id, function: 'onSecretEvent' });
-    await runEventHandler(log, async () => {
-      await handleSecretEvent(event.id, event.data.message.attributes ?? {});
-    });
-  },
-);
-
 /** The hourly sweep: policy-due rotations start; active ones advance (resume, retire, destroy). */
 export async function handleRotationSweep(
   schedule: { jobName?: string | undefined; scheduleTime?: string | undefined },
@@ -173,13 +157,6 @@ export async function handleRotationSweep(
   );
   return run.ran ? { ran: true, ...run.value } : { ran: false, started: [], advanced: [] };
 }
-
-export const rotationSweep = onSchedule(
-  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
-  async (event) => {
-    await handleRotationSweep({ jobName: event.jobName, scheduleTime: event.scheduleTime });
-  },
-);
 
 /** Admin edits of a policy: validated and audited; a changed `rotateRequestedAt` starts a rotation. */
 export async function handlePolicyWrite(
@@ -267,20 +244,3 @@ export async function handlePolicyWrite(
     ...(started.started ? { rotationId: started.rotationId } : {}),
   };
 }
-
-export const onSecretPolicyWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${SECRET_POLICIES}/{secretId}`, retry: true },
-  async (event) => {
-    const log = logger({ correlationId: event.id, function: 'onSecretPolicyWritten' });
-    await runEventHandler(log, async () => {
-      await handlePolicyWrite({
-        id: event.id,
-        secretId: event.params.secretId,
-        authType: event.authType,
-        authId: event.authId,
-        ...(event.data?.before?.exists ? { before: event.data.before.data() } : {}),
-        ...(event.data?.after?.exists ? { after: event.data.after.data() } : {}),
-      });
-    });
-  },
-);
