@@ -309,11 +309,11 @@ describe('githubWebhook: one GUID, one effect', () => {
     expect(await auditActions(`deliveries/${guid}`)).toEqual(['delivery.accepted']);
   });
 
-  it('the same concurrent burst with a fresh GUID each time is 10 deliveries (dedupe is by GUID only)', async () => {
+  it('a concurrent burst with a fresh GUID each time is that many deliveries (dedupe is by GUID only)', async () => {
     const payload = example('push', (p) => p.ref === 'refs/heads/master');
-    const results = await Promise.all(Array.from({ length: 10 }, () => deliver({ event: 'push', payload })));
-    expect(results.map((r) => r.status)).toEqual(Array(10).fill(202));
-    expect(await count('deliveries')).toBe(10);
+    const results = await Promise.all(Array.from({ length: 6 }, () => deliver({ event: 'push', payload })));
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill(202));
+    expect(await count('deliveries')).toBe(6);
   });
 });
 

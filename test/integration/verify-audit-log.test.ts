@@ -50,13 +50,14 @@ describe('verifyAuditLog', () => {
     await rest.set('auditLog/vtest-000000000002', { ...data, reason: 'nothing to see here' });
     const tampered = await call('', admin);
     expect(tampered.body.ok).toBe(false);
-    expect(tampered.body.streams).toEqual([
+    // Other streams may exist (late trigger events of earlier tests); this one must be named broken.
+    expect(tampered.body.streams.find((s: { stream: string }) => s.stream === 'vtest')).toEqual(
       expect.objectContaining({
         stream: 'vtest',
         ok: false,
         firstProblem: expect.objectContaining({ problem: 'hash-mismatch', seq: 2, id: 'vtest-000000000002' }),
       }),
-    ]);
+    );
   });
 
   it('refuses an invalid stream name with 400', async () => {

@@ -246,6 +246,8 @@ async function acceptDelivery(
   }
 }
 
-export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 10 }, (req, res) =>
+// GitHub stops waiting after 10 s, but the function may run longer: work GitHub gave up on still completes (the
+// delivery is recorded, so the recovery job will not ask for it again), rather than being cut mid-way.
+export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (req, res) =>
   handleGithubWebhook(req, res, defaultWebhookDeps()),
 );
