@@ -139,6 +139,8 @@ const SYSTEM: Target[] = [
     'healthDaily',
     'incidents',
     'githubHooks',
+    'redeliveries',
+    'rotationLocks',
   ].map((c) => ({ name: c, collectionPath: c, id: 'doc-1', data: { at: 1, note: 'system' } })),
   {
     name: 'metrics',
