@@ -3,6 +3,7 @@ export { onFlagWritten } from './triggers/on-flag-written';
 export { verifyAuditLog } from './triggers/verify-audit-log';
 export { notifyAlerts } from './triggers/notify-alerts';
 export { githubWebhook } from './triggers/github-webhook';
+export { onDeliveryRecorded } from './triggers/on-delivery-recorded';
 export { onOpsEvent } from './triggers/on-ops-event';
 export { redeliverFailedWebhooks } from './triggers/redeliver-failed-webhooks';
 export { onSecretEvent } from './triggers/on-secret-event';

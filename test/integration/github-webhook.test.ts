@@ -36,9 +36,15 @@ async function count(collection: string): Promise<number> {
   return (await db().collection(collection).count().get()).data().count;
 }
 
+/** Audit actions for `target`, once the relay (onDeliveryRecorded) has appended at least one. */
 async function auditActions(target: string): Promise<string[]> {
-  const snap = await db().collection('auditLog').where('target', '==', target).get();
-  return snap.docs.map((d) => d.get('action') as string).sort();
+  const read = async () =>
+    (await db().collection('auditLog').where('target', '==', target).get()).docs
+      .map((d) => d.get('action') as string)
+      .sort();
+  await waitFor(async () => (await read()).length > 0, { what: `an audit entry for ${target}` });
+  await new Promise((r) => setTimeout(r, 500)); // a second entry, if any, would have landed by now
+  return read();
 }
 
 /** No message arrives on ops-events within `ms` (used after refusals). */

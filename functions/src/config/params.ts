@@ -39,3 +39,9 @@ export const WEBHOOK_SECRET_CACHE_SECONDS = defineInt('WEBHOOK_SECRET_CACHE_SECO
  * so this is read from the environment (functions/.env.<project>) at load, not through defineString.
  */
 export const ROTATION_TOPIC = process.env.ROTATION_TOPIC ?? 'secret-rotation';
+
+export const GITHUB_SETTINGS_CACHE_SECONDS = defineInt('GITHUB_SETTINGS_CACHE_SECONDS', {
+  default: 5,
+  description:
+    'How long githubWebhook caches settings/github per instance (admin edits take effect within it).',
+});

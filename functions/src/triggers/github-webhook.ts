@@ -8,17 +8,22 @@
 import { createHash } from 'node:crypto';
 import { onRequest, type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
-import { openAudit } from '../adapters/audit-log';
 import { checkSignature } from '../adapters/github-signature';
 import { db, firestoreModule } from '../adapters/firestore';
-import { runOnce } from '../adapters/idempotency';
+import { PROCESSED_EVENTS, PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../adapters/idempotency';
 import { logger } from '../adapters/logger';
-import { readValidatedDoc } from '../adapters/settings';
+import { cachedValidatedDoc } from '../adapters/settings';
 import { CachedSecretSource, type SecretSource } from '../adapters/webhook-secrets';
 import { loadSchemas } from '../config/load-schemas';
-import { WEBHOOK_MAX_BYTES, WEBHOOK_SECRET_CACHE_SECONDS, WEBHOOK_SECRET_ID } from '../config/params';
+import {
+  GITHUB_SETTINGS_CACHE_SECONDS,
+  WEBHOOK_MAX_BYTES,
+  WEBHOOK_SECRET_CACHE_SECONDS,
+  WEBHOOK_SECRET_ID,
+} from '../config/params';
 import type { GithubSettings } from '../config/schemas/github';
 import { OPS_EVENTS_TOPIC } from '../config/topics';
+import type { AuditInput } from '../core/audit-chain';
 import { systemClock, type Clock } from '../core/clock';
 import { ValidationError } from '../core/errors';
 import { normalizeEvent, type GithubPayload } from '../core/github-normalize';
@@ -26,6 +31,7 @@ import { baseOptions } from './shared/options';
 import { sendHttpError } from './shared/errors';
 
 export const DELIVERIES = 'deliveries';
+const ALREADY_EXISTS = 6;
 /** Audit streams for deliveries are sharded by GUID so no stream head is written more than ~1/s per shard. */
 export const DELIVERY_AUDIT_SHARDS = 32;
 
@@ -38,18 +44,22 @@ export interface WebhookDeps {
   settings: () => Promise<GithubSettings | undefined>;
 }
 
-let defaultSecrets: CachedSecretSource | undefined;
+let defaultDeps: WebhookDeps | undefined;
 
 export function defaultWebhookDeps(): WebhookDeps {
-  defaultSecrets ??= new CachedSecretSource(WEBHOOK_SECRET_ID.value(), {
-    ttlMs: WEBHOOK_SECRET_CACHE_SECONDS.value() * 1000,
-  });
-  return {
-    secrets: defaultSecrets,
+  defaultDeps ??= {
+    secrets: new CachedSecretSource(WEBHOOK_SECRET_ID.value(), {
+      ttlMs: WEBHOOK_SECRET_CACHE_SECONDS.value() * 1000,
+    }),
     maxBytes: WEBHOOK_MAX_BYTES.value(),
     clock: systemClock,
-    settings: async () => readValidatedDoc('settings/github', (await loadSchemas()).githubSettingsSchema),
+    settings: cachedValidatedDoc(
+      'settings/github',
+      async () => (await loadSchemas()).githubSettingsSchema,
+      GITHUB_SETTINGS_CACHE_SECONDS.value() * 1000,
+    ),
   };
+  return defaultDeps;
 }
 
 export function deliveryAuditStream(guid: string, kind: 'deliveries' | 'routing' = 'deliveries'): string {
@@ -177,56 +187,66 @@ async function acceptDelivery(
   const repo = payload?.repository?.full_name ?? null;
   const senderLogin = payload?.sender?.login ?? null;
   const { Timestamp } = firestoreModule();
+  const firestore = db();
+  const now = Timestamp.fromMillis(nowMs);
 
-  const result = await runOnce(
-    'github-delivery',
-    guid,
-    async ({ tx }) => {
-      const stream = deliveryAuditStream(guid);
-      const audit = await openAudit(tx, [stream], deps.clock);
-      tx.create(db().collection(DELIVERIES).doc(guid), {
-        event,
-        action,
-        repository: repo,
-        sender: senderLogin,
-        receivedAt: Timestamp.fromMillis(nowMs),
-        payloadSha256,
-        payloadBytes: rawBody.length,
-        secretVersion,
-        outcome: outcome.kind,
-        ...(outcome.kind !== 'accepted' ? { reason: outcome.reason } : {}),
-        ...(outcome.kind === 'rejected' && outcome.field ? { field: outcome.field } : {}),
-      });
-      audit.append(stream, {
-        actor: { type: 'github', id: senderLogin ?? 'unknown' },
-        action: `delivery.${outcome.kind}`,
-        target: `deliveries/${guid}`,
-        reason:
-          outcome.kind === 'accepted' ? `${event}${action ? `.${action}` : ''} from ${repo}` : outcome.reason,
-        correlationId: guid,
-        details: { event, action, repository: repo, payloadSha256, secretVersion },
-      });
-      return {
-        value: outcome,
-        publishes: opsEvent
-          ? [
-              {
-                topic: OPS_EVENTS_TOPIC,
-                data: opsEvent,
-                attributes: {
-                  type: opsEvent.type,
-                  event,
-                  ...(action ? { action } : {}),
-                  ...(repo ? { repo } : {}),
-                  deliveryId: guid,
-                },
-              },
-            ]
-          : [],
-      };
-    },
-    { clock: deps.clock, meta: { event } },
-  );
+  // One batched commit, no reads: the delivery (with what is still to be announced and audited) and its
+  // idempotency key are created together or not at all; an existing GUID fails the create: a duplicate.
+  // onDeliveryRecorded relays the announcement to ops-events and appends the audit entry in the background, so
+  // the hash chain's head documents are not on GitHub's 10-second path (a transaction on a shared head per
+  // delivery serialises bursts).
+  const announce = opsEvent
+    ? {
+        topic: OPS_EVENTS_TOPIC,
+        data: opsEvent,
+        attributes: {
+          type: opsEvent.type,
+          event,
+          ...(action ? { action } : {}),
+          ...(repo ? { repo } : {}),
+          deliveryId: guid,
+        },
+      }
+    : null;
+  const audit: AuditInput = {
+    actor: { type: 'github', id: senderLogin ?? 'unknown' },
+    action: `delivery.${outcome.kind}`,
+    target: `deliveries/${guid}`,
+    reason:
+      outcome.kind === 'accepted' ? `${event}${action ? `.${action}` : ''} from ${repo}` : outcome.reason,
+    correlationId: guid,
+    details: { event, action, repository: repo, payloadSha256, secretVersion },
+  };
+  const batch = firestore.batch();
+  batch.create(firestore.collection(DELIVERIES).doc(guid), {
+    event,
+    action,
+    repository: repo,
+    sender: senderLogin,
+    receivedAt: now,
+    payloadSha256,
+    payloadBytes: rawBody.length,
+    secretVersion,
+    outcome: outcome.kind,
+    ...(outcome.kind !== 'accepted' ? { reason: outcome.reason } : {}),
+    ...(outcome.kind === 'rejected' && outcome.field ? { field: outcome.field } : {}),
+    pendingAudit: audit,
+    ...(announce ? { pendingAnnounce: announce } : {}),
+  });
+  batch.create(firestore.collection(PROCESSED_EVENTS).doc(idempotencyDocId('github-delivery', guid)), {
+    kind: 'github-delivery',
+    key: guid,
+    processedAt: now,
+    expireAt: Timestamp.fromMillis(nowMs + PROCESSED_EVENT_TTL_MS),
+  });
+  let duplicate = false;
+  try {
+    await batch.commit();
+  } catch (err) {
+    if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
+    duplicate = true;
+  }
+  const result = duplicate ? { duplicate: true as const } : { duplicate: false as const, value: outcome };
 
   if (result.duplicate) {
     log.info('duplicate delivery: already processed', {});

@@ -42,9 +42,10 @@ export async function handleOpsEvent(
   const firestore = db();
   const stream = deliveryAuditStream(e.deliveryId, 'routing');
 
+  // Once per delivery, not per message: the relay may announce a delivery twice (at least once).
   const result = await runOnce(
-    'cloudevent',
-    eventId,
+    'routing',
+    e.deliveryId,
     async ({ tx }) => {
       const requestRef =
         decision.kind === 'rollout-request'

@@ -98,25 +98,19 @@ export async function handleRedeliverFailedWebhooks(
   return { ran: true, ...run.value };
 }
 
-/** GUIDs processed (delivery recorded, outbox flushed), and how often fireops already asked to redeliver each. */
+/** GUIDs recorded (the relay audits and announces them), and how often fireops already asked to redeliver each. */
 async function knownDeliveries(guids: string[]) {
   const firestore = db();
   const recorded = new Set<string>();
   const attempts = new Map<string, number>();
   for (let i = 0; i < guids.length; i += 100) {
     const chunk = guids.slice(i, i + 100);
-    const [deliveries, processed, redeliveries] = await Promise.all([
+    const [deliveries, redeliveries] = await Promise.all([
       firestore.getAll(...chunk.map((g) => firestore.collection(DELIVERIES).doc(g))),
-      firestore.getAll(
-        ...chunk.map((g) =>
-          firestore.collection('processedEvents').doc(idempotencyDocId('github-delivery', g)),
-        ),
-      ),
       firestore.getAll(...chunk.map((g) => firestore.collection(REDELIVERIES).doc(g))),
     ]);
     chunk.forEach((guid, j) => {
-      const outbox = processed[j]?.get('outbox') as unknown[] | undefined;
-      if (deliveries[j]?.exists && !(outbox && outbox.length > 0)) recorded.add(guid);
+      if (deliveries[j]?.exists) recorded.add(guid);
       const n = redeliveries[j]?.get('attempts') as number | undefined;
       if (n) attempts.set(guid, n);
     });

@@ -1,0 +1,199 @@
+// Helpers for the secret rotation tests (test/integration/rotation.test.ts): a clock the test moves by hand, the
+// engine's in-process dependencies, Secret Manager state as plain values, the audit trail of the `rotations`
+// stream, a local http-callback service and the GitHub stand-in's control API.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { db } from '../../functions/src/adapters/firestore';
+import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
+import type { EngineDeps } from '../../functions/src/adapters/rotation-engine';
+import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
+import { PROJECT_ID } from './emulators';
+
+export interface TestClock {
+  t: number;
+  nowMs(): number;
+}
+
+/** Starts at the real time; tests move `t` forward to pass grace periods and destruction delays. */
+export function makeClock(): TestClock {
+  return {
+    t: Date.now(),
+    nowMs() {
+      return this.t;
+    },
+  };
+}
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+export function engineDeps(clock: TestClock, extra: Partial<EngineDeps> = {}): EngineDeps {
+  return {
+    clock,
+    github: new OctokitGithubApi('github-token'),
+    idToken: () => Promise.resolve(undefined),
+    pingTimeoutMs: 15_000,
+    // The Functions emulator's githubWebhook caches the webhook secret for 3 s (functions/.env.demo-fireops).
+    webhookSecretPropagationMs: 3_500,
+    ...extra,
+  };
+}
+
+let counter = 0;
+/** A secret id no other test (or earlier run against the same emulator) uses. */
+export function uniqueSecretId(prefix = 'rot'): string {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}`;
+}
+
+/** Creates `secretId` with one version per value; alias `current` on the last one. Returns the version numbers. */
+export async function createTestSecret(secretId: string, values: string[]): Promise<number[]> {
+  const client = secretManager();
+  await client.createSecret({
+    parent: `projects/${PROJECT_ID}`,
+    secretId,
+    secret: { replication: { automatic: {} } },
+  });
+  const versions: number[] = [];
+  for (const value of values) {
+    const [added] = await client.addSecretVersion({
+      parent: secretName(secretId),
+      payload: { data: Buffer.from(value) },
+    });
+    versions.push(Number(added.name!.split('/').pop()));
+  }
+  await client.updateSecret({
+    secret: { name: secretName(secretId), versionAliases: { current: versions[versions.length - 1]! } },
+    updateMask: { paths: ['version_aliases'] },
+  });
+  return versions;
+}
+
+export async function secretState(secretId: string): Promise<{
+  aliases: Record<string, number>;
+  annotations: Record<string, string>;
+}> {
+  const [secret] = await secretManager().getSecret({ name: secretName(secretId) });
+  const aliases: Record<string, number> = {};
+  for (const [k, v] of Object.entries(secret.versionAliases ?? {})) aliases[k] = Number(String(v));
+  return { aliases, annotations: { ...(secret.annotations ?? {}) } };
+}
+
+/** Every version of the secret, by number, with its state (ENABLED, DISABLED, DESTROYED). */
+export async function versionStates(secretId: string): Promise<Record<string, string>> {
+  const [versions] = await secretManager().listSecretVersions({ parent: secretName(secretId) });
+  const out: Record<string, string> = {};
+  for (const v of versions) out[v.name!.split('/').pop()!] = String(v.state);
+  return out;
+}
+
+export interface RotationDoc {
+  id: string;
+  secretId: string;
+  phase: string;
+  oldVersion: string | null;
+  newVersion: string | null;
+  failedStep: string | null;
+  error: string | null;
+  graceEndsAtMs: number | null;
+  destroyAtMs: number | null;
+}
+
+export async function rotationsOf(secretId: string): Promise<RotationDoc[]> {
+  const snap = await db().collection('rotations').where('secretId', '==', secretId).get();
+  return snap.docs.map((d) => d.data() as RotationDoc);
+}
+
+export async function rotation(id: string): Promise<RotationDoc | undefined> {
+  return (await db().collection('rotations').doc(id).get()).data() as RotationDoc | undefined;
+}
+
+export interface AuditDoc {
+  seq: number;
+  action: string;
+  target: string;
+  reason: string;
+  correlationId: string;
+  actor: { type: string; id: string; authType?: string };
+  details?: Record<string, unknown> | null;
+}
+
+/** The `rotations` audit stream, in order. */
+export async function rotationAudit(): Promise<AuditDoc[]> {
+  const snap = await db().collection('auditLog').where('stream', '==', 'rotations').orderBy('seq').get();
+  return snap.docs.map((d) => d.data() as AuditDoc);
+}
+
+export async function writePolicy(secretId: string, policy: Record<string, unknown>): Promise<void> {
+  await db().collection('secretPolicies').doc(secretId).set(policy);
+}
+
+export interface CallbackCall {
+  step: string;
+  secretId: string;
+  rotationId: string;
+  version?: string | null;
+  authorization: string | undefined;
+}
+
+export interface CallbackService {
+  url: string;
+  calls: CallbackCall[];
+  close(): Promise<void>;
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * A service following HttpCallbackStrategy's contract: `answer(step)` gives the status and JSON body of each step.
+ */
+export async function startCallbackService(
+  answer: (step: string) => { status: number; body?: unknown },
+): Promise<CallbackService> {
+  const calls: CallbackCall[] = [];
+  const server: Server = createServer((req, res) => {
+    void readJson(req).then(
+      (body) => {
+        const step = String(body.step);
+        calls.push({
+          step,
+          secretId: String(body.secretId),
+          rotationId: String(body.rotationId),
+          ...('version' in body ? { version: body.version as string | null } : {}),
+          authorization: req.headers.authorization,
+        });
+        const { status, body: out } = answer(step);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(out === undefined ? '' : JSON.stringify(out));
+      },
+      () => {
+        res.writeHead(400).end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/rotate`,
+    calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The GitHub stand-in's control API (emulators/github/README.md). */
+export async function standIn(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${process.env.GITHUB_API_URL!}/_stand-in${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`stand-in ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
