@@ -110,8 +110,11 @@ function fireopsDeps(fn) {
     }),
     maxBytes: param(fn.params.WEBHOOK_MAX_BYTES),
     clock: fn.clock.systemClock,
-    settings: async () =>
-      fn.settings.readValidatedDoc('settings/github', (await fn.schemas.loadSchemas()).githubSettingsSchema),
+    settings: fn.settings.cachedValidatedDoc(
+      'settings/github',
+      async () => (await fn.schemas.loadSchemas()).githubSettingsSchema,
+      param(fn.params.GITHUB_SETTINGS_CACHE_SECONDS) * 1000,
+    ),
   };
 }
 
