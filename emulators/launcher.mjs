@@ -18,7 +18,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, '.cache', 'emulators');
 export const PROJECT_ID = 'demo-fireops';
 export const REGION = 'europe-west1';
-const ONLY = 'functions,firestore,pubsub,auth';
+/** FIREOPS_EMULATORS narrows the suite, e.g. for a benchmark that drives a handler in process. */
+const ONLY = process.env.FIREOPS_EMULATORS ?? 'functions,firestore,pubsub,auth';
 /**
  * Ports are fixed in firebase.json; FIREOPS_PORT_OFFSET=N runs a second suite beside the first with every port
  * moved by N (through a generated copy of firebase.json), for parallel work on one machine.

@@ -3,6 +3,9 @@
 // with @octokit/webhooks-methods, one Firestore create, 202). Same real payloads, fresh GUIDs, real signatures;
 // a steady open-loop schedule (sends on a timer, never waits for answers) that hands each handler one request per
 // tick, so both see the same machine load. Time to answer = from the call until res.json.
+// `npm run bench:webhook` starts only the Firestore, Pub/Sub and Auth emulators: the relay and router functions
+// that each delivery triggers run on other instances in production, and in the Functions emulator they would
+// compete with the handler for this machine's two cores.
 import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/adapters/firestore';
 import { setLogSink } from '../../functions/src/adapters/logger';
-import type { FaultPoint } from '../../functions/src/adapters/rotation-engine';
+import type { EngineDeps, FaultPoint } from '../../functions/src/adapters/rotation-engine';
 import { ROTATION_ANNOTATION } from '../../functions/src/adapters/rotation-secrets';
 import {
   accessSecretValue,
@@ -36,6 +36,7 @@ import {
   createTestSecret,
   engineDeps,
   makeClock,
+  resetWebhookSecretWithoutAliases,
   rotation,
   rotationAudit,
   rotationsOf,
@@ -220,6 +221,45 @@ describe('random-token rotation', () => {
     ]);
     expect((await lockOf(id))?.activeRotationId).toBeNull();
     expect(await rotationsOf(id)).toHaveLength(1);
+  });
+
+  // A secret created the usual way has versions but no alias; consumers read `latest`. Its first rotation must
+  // still retire and destroy the value it replaced: that is what rotating a credential is for.
+  it('a secret without aliases: the version it replaced is `previous`, then disabled and destroyed', async () => {
+    const id = uniqueSecretId('noalias');
+    const v1 = `initial-${randomBytes(16).toString('hex')}`;
+    values.add(v1);
+    await createTestSecret(id, [v1], { alias: false });
+    await writePolicy(id, randomTokenPolicy());
+    // The clock starts over a second after version 1 was added: create's crash recovery adopts unaliased versions
+    // added since its start (minus 1 s), and version 1 must not look like one.
+    await sleep(1_100);
+    const clock = makeClock();
+    const deps = engineDeps(clock);
+    const t0 = clock.t;
+    const { rotationId } = await handleSecretEvent('evt-noalias', notice(id), deps);
+    await remember(id, 2);
+    const afterFinish = await rotation(rotationId!);
+    const aliasesAfterFinish = (await secretState(id)).aliases;
+    clock.t = t0 + 61 * MINUTE_MS;
+    await sweep(clock, 'noalias-1');
+    const afterGrace = { phase: (await rotation(rotationId!))?.phase, versions: await versionStates(id) };
+    clock.t = t0 + 61 * MINUTE_MS + DAY_MS + MINUTE_MS;
+    await sweep(clock, 'noalias-2');
+    const afterDestroy = { phase: (await rotation(rotationId!))?.phase, versions: await versionStates(id) };
+    expect({
+      afterFinish: {
+        phase: afterFinish?.phase,
+        oldVersion: afterFinish?.oldVersion,
+        aliases: aliasesAfterFinish,
+      },
+      afterGrace,
+      afterDestroy,
+    }).toEqual({
+      afterFinish: { phase: 'grace', oldVersion: '1', aliases: { current: 2, previous: 1 } },
+      afterGrace: { phase: 'retired', versions: { '1': 'DISABLED', '2': 'ENABLED' } },
+      afterDestroy: { phase: 'completed', versions: { '1': 'DESTROYED', '2': 'ENABLED' } },
+    });
   });
 });
 
@@ -433,11 +473,23 @@ describe('github-webhook strategy', () => {
     await sleep(3_500); // githubWebhook's cached copy of the rotated secret expires
   });
 
-  it('rotates the hook secret while deliveries keep arriving: none refused; the old value stops after retire', async () => {
-    const clock = makeClock();
-    const deps = engineDeps(clock);
+  const payload = example('push', (p) => p.ref === 'refs/heads/master');
+
+  /**
+   * Puts the webhook secret (version 1 = WEBHOOK_SECRET_V1, with or without alias `current`), a hook signing with
+   * it and the policy in place, then rotates while a steady stream of deliveries arrives through the stand-in (each
+   * signed with the hook's secret of that instant): one every 150 ms, one at a time (the Functions emulator starts
+   * a slow new worker for each concurrent request), until ~2 s after the rotation returned.
+   */
+  async function rotateUnderDeliveries(
+    clock: TestClock,
+    deps: EngineDeps,
+    eventId: string,
+    { aliased }: { aliased: boolean },
+  ) {
     values.add(WEBHOOK_SECRET_V1);
-    await resetWebhookSecret();
+    if (aliased) await resetWebhookSecret();
+    else await resetWebhookSecretWithoutAliases(WEBHOOK_SECRET_V1);
     await writeGithubSettings();
     const { id: hookId } = (await standIn('POST', '/hooks', {
       owner,
@@ -456,18 +508,13 @@ describe('github-webhook strategy', () => {
     });
     // Whatever githubWebhook cached before the reset expires first.
     await sleep(3_500);
-
-    const payload = example('push', (p) => p.ref === 'refs/heads/master');
     const viaGithub = async () =>
       (await standIn('POST', `/hooks/${hookId}/deliver`, { event: 'push', payload })) as {
         status_code: number;
-        guid: string;
       };
     // Before the rotation: version 1 works (and githubWebhook's instance is warm).
     expect((await viaGithub()).status_code).toBe(202);
 
-    // A steady stream: a delivery through the stand-in (signed with the hook's secret of that instant) every
-    // 150 ms, one at a time (the Functions emulator starts a slow new worker for each concurrent request).
     const codes: number[] = [];
     let stop = false;
     const stream = (async () => {
@@ -478,14 +525,24 @@ describe('github-webhook strategy', () => {
       }
     })();
     let result: Awaited<ReturnType<typeof handleSecretEvent>>;
+    // The engine's clock is now, well after version 1 was added (create adopts unaliased versions added since it
+    // began, minus 1 s).
+    clock.t = Date.now();
     try {
-      result = await handleSecretEvent('evt-gh', notice(WEBHOOK_SECRET_ID), deps);
+      result = await handleSecretEvent(eventId, notice(WEBHOOK_SECRET_ID), deps);
       await sleep(2_000);
     } finally {
       stop = true;
       await stream;
     }
-    console.log(`github-webhook rotation: ${codes.length} deliveries during the rotation`);
+    console.log(`github-webhook rotation (${eventId}): ${codes.length} deliveries during the rotation`);
+    return { hookId, result, codes };
+  }
+
+  it('rotates the hook secret while deliveries keep arriving: none refused; the old value stops after retire', async () => {
+    const clock = makeClock();
+    const deps = engineDeps(clock);
+    const { hookId, result, codes } = await rotateUnderDeliveries(clock, deps, 'evt-gh', { aliased: true });
 
     expect(result.outcome).toBe('started');
     expect(await rotation(result.rotationId!)).toMatchObject({
@@ -528,6 +585,25 @@ describe('github-webhook strategy', () => {
     );
     console.log(`version 1 refused ${Date.now() - refusedAfter} ms after retirement`);
     expect((await deliver({ event: 'push', payload, secret: v2 })).status).toBe(202);
+  });
+
+  // A webhook secret created the usual way (versions, no alias) is read by githubWebhook as `latest`. Its first
+  // rotation must keep the README's promise all the same: no delivery refused, the old version `previous` for the
+  // grace period.
+  it('rotates a webhook secret that has no alias yet (read as latest) without refusing deliveries', async () => {
+    const clock = makeClock();
+    const deps = engineDeps(clock);
+    const { result, codes } = await rotateUnderDeliveries(clock, deps, 'evt-gh-latest', {
+      aliased: false,
+    });
+    const stored = await rotation(result.rotationId!);
+    expect({
+      phase: stored?.phase,
+      oldVersion: stored?.oldVersion,
+      aliases: (await secretState(WEBHOOK_SECRET_ID)).aliases,
+      refused: codes.filter((c) => c !== 202),
+    }).toEqual({ phase: 'grace', oldVersion: '1', aliases: { current: 2, previous: 1 }, refused: [] });
+    await remember(WEBHOOK_SECRET_ID, 2);
   });
 });
 

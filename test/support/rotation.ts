@@ -46,8 +46,15 @@ export function uniqueSecretId(prefix = 'rot'): string {
   return `${prefix}-${Date.now()}-${counter}`;
 }
 
-/** Creates `secretId` with one version per value; alias `current` on the last one. Returns the version numbers. */
-export async function createTestSecret(secretId: string, values: string[]): Promise<number[]> {
+/**
+ * Creates `secretId` with one version per value; alias `current` on the last one unless `alias` is false. Returns
+ * the version numbers.
+ */
+export async function createTestSecret(
+  secretId: string,
+  values: string[],
+  { alias = true }: { alias?: boolean } = {},
+): Promise<number[]> {
   const client = secretManager();
   await client.createSecret({
     parent: `projects/${PROJECT_ID}`,
@@ -62,10 +69,12 @@ export async function createTestSecret(secretId: string, values: string[]): Prom
     });
     versions.push(Number(added.name!.split('/').pop()));
   }
-  await client.updateSecret({
-    secret: { name: secretName(secretId), versionAliases: { current: versions[versions.length - 1]! } },
-    updateMask: { paths: ['version_aliases'] },
-  });
+  if (alias) {
+    await client.updateSecret({
+      secret: { name: secretName(secretId), versionAliases: { current: versions[versions.length - 1]! } },
+      updateMask: { paths: ['version_aliases'] },
+    });
+  }
   return versions;
 }
 
@@ -197,3 +206,19 @@ export async function standIn(method: string, path: string, body?: unknown): Pro
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The webhook secret as it is before fireops ever rotated it: one version, no alias (githubWebhook then reads
+ * `latest`). test/support/github.ts's resetWebhookSecret puts `current` on it instead.
+ */
+export async function resetWebhookSecretWithoutAliases(value: string): Promise<void> {
+  const client = secretManager();
+  const name = secretName('github-webhook-secret');
+  await client.deleteSecret({ name }).catch(() => undefined);
+  await client.createSecret({
+    parent: `projects/${PROJECT_ID}`,
+    secretId: 'github-webhook-secret',
+    secret: { replication: { automatic: {} } },
+  });
+  await client.addSecretVersion({ parent: name, payload: { data: Buffer.from(value) } });
+}
