@@ -222,3 +222,56 @@ export async function resetWebhookSecretWithoutAliases(value: string): Promise<v
   });
   await client.addSecretVersion({ parent: name, payload: { data: Buffer.from(value) } });
 }
+
+export interface WebhookProxy {
+  url: string;
+  /** What the proxy saw: each delivery's event and the status it answered. */
+  seen: { event: string; status: number }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Stands between the GitHub stand-in and githubWebhook: forwards each delivery unchanged (same body bytes and
+ * headers, so signatures hold) unless `refuse(event)` says to answer 503 instead, as a receiver having a bad moment
+ * would (GitHub records such a delivery as failed and does not retry it by itself).
+ */
+export async function startWebhookProxy(
+  target: string,
+  refuse: (event: string) => boolean,
+): Promise<WebhookProxy> {
+  const seen: WebhookProxy['seen'] = [];
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const event = String(req.headers['x-github-event'] ?? '');
+      if (refuse(event)) {
+        seen.push({ event, status: 503 });
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
+      }
+      const upstream = await fetch(target, { method: 'POST', headers, body });
+      const text = await upstream.text();
+      seen.push({ event, status: upstream.status });
+      res
+        .writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        })
+        .end(text);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(502).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/githubWebhook`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -130,7 +130,11 @@ export async function startRotation(
     },
     { clock },
   );
-  return outcome.duplicate ? { started: false, reason: 'duplicate request' } : outcome.value;
+  if (!outcome.duplicate) return outcome.value;
+  // A repeated request (a redelivered notice after a crash, say): hand back the active rotation so the caller
+  // resumes it instead of leaving it to the next sweep.
+  const activeId = (await lockRef.get()).get('activeRotationId') as string | null | undefined;
+  return { started: false, reason: 'duplicate request', ...(activeId ? { activeRotationId: activeId } : {}) };
 }
 
 async function runStep(rotation: StoredRotation, step: RotationStep, deps: EngineDeps): Promise<StepResult> {

@@ -60,12 +60,30 @@ export async function createPendingVersion(
   createStartedAtMs: number,
   makeValue: () => Promise<string>,
 ): Promise<{ newVersion: string; oldVersion: string | null }> {
-  const { aliases, annotations, etag } = await getSecret(secretId);
-  const oldVersion = aliases.current !== undefined ? String(aliases.current) : null;
+  let { aliases, annotations, etag } = await getSecret(secretId);
   if (annotations[ROTATION_ANNOTATION] === rotationId && aliases.pending !== undefined) {
-    return { newVersion: String(aliases.pending), oldVersion };
+    return {
+      newVersion: String(aliases.pending),
+      oldVersion: aliases.current !== undefined ? String(aliases.current) : null,
+    };
   }
   const client = secretManager();
+  if (aliases.current === undefined) {
+    // A secret made without aliases is read as `latest`. Pin `current` to its newest enabled version before adding
+    // one, so that version is the one replaced (kept as `previous`, retired, destroyed) and readers that fall back
+    // to `latest` do not jump to the new value before it is applied.
+    const [enabled] = await client
+      .listSecretVersions({ parent: secretName(secretId), filter: 'state:ENABLED' })
+      .catch((err: unknown) => {
+        throw secretError(err, `versions of ${secretId}`);
+      });
+    const newest = enabled.map((v) => Number(versionNumber(v.name))).sort((a, b) => b - a)[0];
+    if (newest !== undefined) {
+      await updateSecret(secretId, { ...aliases, current: newest }, annotations, etag);
+      ({ aliases, annotations, etag } = await getSecret(secretId));
+    }
+  }
+  const oldVersion = aliases.current !== undefined ? String(aliases.current) : null;
   const aliased = new Set(Object.values(aliases).map(String));
   const [versions] = await client
     .listSecretVersions({ parent: secretName(secretId), filter: 'state:ENABLED' })

@@ -70,10 +70,12 @@ export async function handleSecretEvent(
     return { outcome: 'audited' };
   }
   const check = await readPolicy(secretId);
-  if (!check?.ok) {
-    const reason = check
-      ? check.reason
-      : `no ${SECRET_POLICIES}/${secretId}: Secret Manager asked for a rotation fireops cannot do`;
+  if (!check?.ok || !check.policy.enabled) {
+    const reason = !check
+      ? `no ${SECRET_POLICIES}/${secretId}: Secret Manager asked for a rotation fireops cannot do`
+      : !check.ok
+        ? check.reason
+        : `${SECRET_POLICIES}/${secretId} is disabled (enabled: false)`;
     await runOnce('cloudevent', eventId, async ({ tx }) => {
       const audit = await openAudit(tx, [STREAM], deps.clock);
       audit.append(STREAM, {
