@@ -1,27 +1,37 @@
 // `npm run bench [name]`: benchmarks, each printing its figures as ratios against a baseline from the same run.
-// Runs inside the emulator suite (emulators/launcher.mjs bench), so benchmarks may use the emulators.
+// Runs inside the emulator suite (emulators/launcher.mjs bench), so benchmarks may use the emulators. `all` runs
+// each benchmark in a process of its own (they configure clients differently).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { coldStart } from './cold-start.mjs';
-import { webhook } from './webhook.mjs';
+import { fileURLToPath } from 'node:url';
 
 const benches = {
-  'cold-start': coldStart,
-  webhook,
+  'cold-start': async () => (await import('./cold-start.mjs')).coldStart(),
+  webhook: async () => (await import('./webhook.mjs')).webhook(),
+  rotation: async () => (await import('./rotation.mjs')).rotation(),
 };
 
 const which = process.argv[2] ?? 'all';
-const names = which === 'all' ? Object.keys(benches) : [which];
-const results = {};
-for (const name of names) {
-  const bench = benches[name];
-  if (!bench) {
-    console.error(`unknown benchmark '${name}': ${Object.keys(benches).join(', ')}`);
-    process.exit(2);
+if (which === 'all') {
+  let failed = 0;
+  for (const name of Object.keys(benches)) {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), name], { stdio: 'inherit' });
+    if (r.status !== 0) failed += 1;
   }
-  console.log(`\n== ${name}`);
-  results[name] = await bench();
+  process.exit(failed ? 1 : 0);
 }
+const bench = benches[which];
+if (!bench) {
+  console.error(`unknown benchmark '${which}': ${Object.keys(benches).join(', ')}, all`);
+  process.exit(2);
+}
+console.log(`\n== ${which}`);
+const result = await bench();
 const out = path.resolve(import.meta.dirname, '..', '..', 'bench-results');
 mkdirSync(out, { recursive: true });
-writeFileSync(path.join(out, `bench-${Date.now()}.json`), JSON.stringify(results, null, 2));
+writeFileSync(
+  path.join(out, `bench-${which}-${Date.now()}.json`),
+  JSON.stringify({ [which]: result }, null, 2),
+);
+process.exit(0);

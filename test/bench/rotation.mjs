@@ -1,0 +1,160 @@
+// What one secret rotation costs: wall time on the emulators, Secret Manager calls (counted by a Secret Manager
+// emulator started here) and Firestore writes (counted on the Firestore client's WriteBatch, which every write
+// and transaction commit goes through), for the random-token and http-callback strategies, from the notice to
+// `grace` (the rotation proper) and on to `completed` (retire, destroy). The github-webhook strategy needs the
+// Functions emulator and GitHub; its time is dominated by a deliberate wait (the webhook secret cache) and a ping
+// round trip, measured in test/integration/rotation.test.ts instead.
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startSecretManagerEmulator } from '../../emulators/secret-manager/server.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const RUNS = Number(process.env.BENCH_ROTATIONS ?? 5);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function callbackServer() {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const { step } = JSON.parse(body);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(step === 'create' ? { value: randomBytes(32).toString('base64url') } : { ok: true }),
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function rotation() {
+  if (!process.env.FIRESTORE_EMULATOR_HOST) throw new Error('run through npm run bench:rotation (emulators)');
+  const sm = await startSecretManagerEmulator({ port: 0 });
+  process.env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
+  const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
+  const lib = (p) => fnRequire(`./lib/${p}`);
+  const { db } = lib('adapters/firestore.js');
+  const { secretManager, secretName } = lib('adapters/secret-manager.js');
+  const { handleSecretEvent, handleRotationSweep } = lib('triggers/rotation.js');
+  const { WriteBatch } = fnRequire('@google-cloud/firestore');
+
+  let writes = 0;
+  for (const op of ['set', 'create', 'update', 'delete']) {
+    const original = WriteBatch.prototype[op];
+    WriteBatch.prototype[op] = function counted(...args) {
+      writes += 1;
+      return original.apply(this, args);
+    };
+  }
+
+  const server = await callbackServer();
+  const callbackUrl = `http://127.0.0.1:${server.address().port}/rotate`;
+  const clock = {
+    t: Date.now(),
+    nowMs() {
+      return this.t;
+    },
+  };
+  const deps = { clock, github: undefined, idToken: async () => undefined };
+  const policies = {
+    'random-token': {
+      strategy: 'random-token',
+      enabled: true,
+      bytes: 32,
+      encoding: 'hex',
+      gracePeriodMinutes: 60,
+      destroyAfterDays: 1,
+    },
+    'http-callback': {
+      strategy: 'http-callback',
+      enabled: true,
+      url: callbackUrl,
+      audience: 'bench',
+      gracePeriodMinutes: 60,
+      destroyAfterDays: 1,
+    },
+  };
+  const results = {};
+  try {
+    for (const [strategy, policy] of Object.entries(policies)) {
+      const toGrace = [];
+      const total = [];
+      let smCalls = {};
+      let writesToGrace = 0;
+      let writesTotal = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const secretId = `bench-${strategy}-${Date.now()}-${i}`;
+        const client = secretManager();
+        await client.createSecret({
+          parent: 'projects/demo-fireops',
+          secretId,
+          secret: { replication: { automatic: {} } },
+        });
+        await client.addSecretVersion({
+          parent: secretName(secretId),
+          payload: { data: Buffer.from(randomBytes(32).toString('hex')) },
+        });
+        await client.updateSecret({
+          secret: { name: secretName(secretId), versionAliases: { current: 1 } },
+          updateMask: { paths: ['version_aliases'] },
+        });
+        await db().collection('secretPolicies').doc(secretId).set(policy);
+        for (const k of Object.keys(sm.state.calls)) delete sm.state.calls[k];
+        writes = 0;
+
+        const t0 = performance.now();
+        const started = await handleSecretEvent(
+          `bench-${secretId}`,
+          {
+            eventType: 'SECRET_ROTATE',
+            secretId: `projects/demo-fireops/secrets/${secretId}`,
+            timestamp: new Date(clock.t).toISOString(),
+          },
+          deps,
+        );
+        const t1 = performance.now();
+        const phase = (await db().collection('rotations').doc(started.rotationId).get()).get('phase');
+        if (phase !== 'grace') throw new Error(`${strategy} rotation ended in ${phase}`);
+        writesToGrace += writes;
+        clock.t += 61 * 60_000;
+        await handleRotationSweep({ jobName: 'bench', scheduleTime: `${secretId}-retire` }, deps);
+        clock.t += 2 * 86_400_000;
+        await handleRotationSweep({ jobName: 'bench', scheduleTime: `${secretId}-destroy` }, deps);
+        const t2 = performance.now();
+        const end = (await db().collection('rotations').doc(started.rotationId).get()).get('phase');
+        if (end !== 'completed') throw new Error(`${strategy} rotation ended in ${end}`);
+        toGrace.push(t1 - t0);
+        total.push(t2 - t0);
+        writesTotal += writes;
+        smCalls = { ...sm.state.calls };
+      }
+      const smTotal = Object.values(smCalls).reduce((a, b) => a + b, 0);
+      results[strategy] = {
+        rotations: RUNS,
+        msToGrace: Math.round(median(toGrace)),
+        msToCompleted: Math.round(median(total)),
+        firestoreWritesToGrace: writesToGrace / RUNS,
+        firestoreWritesTotal: writesTotal / RUNS,
+        secretManagerCalls: smTotal,
+        secretManagerCallsByMethod: smCalls,
+      };
+      console.log(
+        `${strategy.padEnd(14)} notice -> grace ${results[strategy].msToGrace} ms, -> completed (2 sweeps) ` +
+          `${results[strategy].msToCompleted} ms (median of ${RUNS}); Firestore writes ${results[strategy].firestoreWritesToGrace} ` +
+          `to grace, ${results[strategy].firestoreWritesTotal} in all; Secret Manager calls ${smTotal} ` +
+          JSON.stringify(smCalls),
+      );
+    }
+    console.log(
+      'note: the sweeps in the totals also scan policies and active rotations; their writes are counted too',
+    );
+  } finally {
+    server.close();
+    await sm.close();
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await rotation();
