@@ -28,12 +28,10 @@ import { systemClock, type Clock } from '../core/clock';
 import { ValidationError } from '../core/errors';
 import { normalizeEvent, type GithubPayload } from '../core/github-normalize';
 import { baseOptions } from './shared/options';
+import { DELIVERIES } from './shared/deliveries';
 import { sendHttpError } from './shared/errors';
 
-export const DELIVERIES = 'deliveries';
 const ALREADY_EXISTS = 6;
-/** Audit streams for deliveries are sharded by GUID so no stream head is written more than ~1/s per shard. */
-export const DELIVERY_AUDIT_SHARDS = 32;
 
 export type WebhookRequest = Pick<Request, 'method' | 'get' | 'rawBody'>;
 
@@ -60,11 +58,6 @@ export function defaultWebhookDeps(): WebhookDeps {
     ),
   };
   return defaultDeps;
-}
-
-export function deliveryAuditStream(guid: string, kind: 'deliveries' | 'routing' = 'deliveries'): string {
-  const shard = createHash('sha256').update(guid).digest()[0]! % DELIVERY_AUDIT_SHARDS;
-  return `${kind}-${shard}`;
 }
 
 const GUID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;

@@ -9,7 +9,7 @@ import { logger } from '../adapters/logger';
 import { publishJson, type Publish } from '../adapters/pubsub';
 import type { AuditInput } from '../core/audit-chain';
 import { systemClock, type Clock } from '../core/clock';
-import { DELIVERIES, deliveryAuditStream } from './github-webhook';
+import { DELIVERIES, deliveryAuditStream } from './shared/deliveries';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
 

@@ -11,7 +11,7 @@ import { OPS_EVENTS_TOPIC } from '../config/topics';
 import { systemClock, type Clock } from '../core/clock';
 import { TransientError, ValidationError } from '../core/errors';
 import { routeEvent, type RouteDecision } from '../core/github-routing';
-import { DELIVERIES, deliveryAuditStream } from './github-webhook';
+import { DELIVERIES, deliveryAuditStream } from './shared/deliveries';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
 

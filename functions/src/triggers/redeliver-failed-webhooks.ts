@@ -5,15 +5,15 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { appendAudit } from '../adapters/audit-log';
 import { db, firestoreModule } from '../adapters/firestore';
 import { OctokitGithubApi, type GithubApi } from '../adapters/github-api';
-import { idempotencyDocId, runOnce, scheduleKey } from '../adapters/idempotency';
-import { withLease } from '../adapters/leases';
 import { logger } from '../adapters/logger';
+import type { Actor } from '../core/audit-chain';
+import { runScheduledOnce } from '../adapters/scheduled-run';
 import { readValidatedDoc } from '../adapters/settings';
 import { loadSchemas } from '../config/load-schemas';
 import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../config/params';
 import { systemClock, type Clock } from '../core/clock';
 import { RECOVERY_WINDOW_MS, planRedeliveries, type DeliveryAttempt } from '../core/redelivery';
-import { DELIVERIES } from './github-webhook';
+import { DELIVERIES } from './shared/deliveries';
 import { baseOptions } from './shared/options';
 
 export const REDELIVERIES = 'redeliveries';
@@ -36,18 +36,12 @@ export async function handleRedeliverFailedWebhooks(
   schedule: { jobName?: string | undefined; scheduleTime?: string | undefined },
   deps: RedeliveryDeps,
 ): Promise<RedeliveryRunResult> {
-  const correlationId = scheduleKey(schedule.jobName, schedule.scheduleTime, 'redeliverFailedWebhooks');
-  const log = logger({ function: 'redeliverFailedWebhooks', correlationId });
-  const actor = { type: 'scheduler' as const, id: schedule.jobName ?? 'redeliverFailedWebhooks' };
-
-  const keyRef = db().collection('processedEvents').doc(idempotencyDocId('schedule', correlationId));
-  const run = await withLease(
+  const run = await runScheduledOnce(
     'redeliverFailedWebhooks',
-    { ttlMs: LEASE_MS, clock: deps.clock, actor, correlationId },
-    async () => {
-      // One run per schedule time (Cloud Scheduler may fire a job twice); the key is recorded only once the run has
-      // succeeded, so a retry after a failure runs again. The lease makes check-then-record safe.
-      if ((await keyRef.get()).exists) return undefined;
+    schedule,
+    { ttlMs: LEASE_MS, clock: deps.clock },
+    async ({ correlationId, actor }) => {
+      const log = logger({ function: 'redeliverFailedWebhooks', correlationId });
       const settings = await readValidatedDoc('settings/github', (await loadSchemas()).githubSettingsSchema);
       const hooks = settings?.hooks ?? [];
       const requested: string[] = [];
@@ -85,16 +79,12 @@ export async function handleRedeliverFailedWebhooks(
         },
         deps.clock,
       );
-      await runOnce('schedule', correlationId, () => Promise.resolve({ value: true }), { clock: deps.clock });
       log.info('recovery run done', { requested: requested.length, skipped });
       return { requested, skipped };
     },
   );
-  if (!run.ran) return { ran: false, reason: `lease held by ${run.heldBy}`, requested: [] };
-  if (!run.value) {
-    log.info('schedule time already handled');
-    return { ran: false, reason: 'duplicate schedule time', requested: [] };
-  }
+  if (run.kind === 'yielded') return { ran: false, reason: `lease held by ${run.heldBy}`, requested: [] };
+  if (run.kind === 'duplicate') return { ran: false, reason: 'duplicate schedule time', requested: [] };
   return { ran: true, ...run.value };
 }
 
@@ -121,7 +111,7 @@ async function knownDeliveries(guids: string[]) {
 async function recordRedelivery(
   hook: { owner: string; repo: string; hookId: number },
   item: { guid: string; deliveryId: number; attemptsSoFar: number },
-  actor: { type: 'scheduler'; id: string },
+  actor: Actor,
   correlationId: string,
   clock: Clock,
 ) {

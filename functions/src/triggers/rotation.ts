@@ -5,9 +5,9 @@ import type { DocumentData } from 'firebase-admin/firestore';
 import { alertPublish } from '../adapters/alerts';
 import { appendAudit, openAudit } from '../adapters/audit-log';
 import { db } from '../adapters/firestore';
-import { idempotencyDocId, runOnce, scheduleKey } from '../adapters/idempotency';
-import { withLease } from '../adapters/leases';
+import { runOnce } from '../adapters/idempotency';
 import { logger } from '../adapters/logger';
+import { runScheduledOnce } from '../adapters/scheduled-run';
 import {
   ROTATION_LOCKS,
   activeRotationIds,
@@ -123,14 +123,11 @@ export async function handleRotationSweep(
   schedule: { jobName?: string | undefined; scheduleTime?: string | undefined },
   deps: EngineDeps = defaultEngineDeps(),
 ): Promise<{ ran: boolean; started: string[]; advanced: string[] }> {
-  const correlationId = scheduleKey(schedule.jobName, schedule.scheduleTime, 'rotationSweep');
-  const actor: Actor = { type: 'scheduler', id: schedule.jobName ?? 'rotationSweep' };
-  const keyRef = db().collection('processedEvents').doc(idempotencyDocId('schedule', correlationId));
-  const run = await withLease(
+  const run = await runScheduledOnce(
     'rotationSweep',
-    { ttlMs: 30 * 60_000, clock: deps.clock, actor, correlationId },
-    async () => {
-      if ((await keyRef.get()).exists) return { started: [], advanced: [] };
+    schedule,
+    { ttlMs: 30 * 60_000, clock: deps.clock },
+    async ({ correlationId, actor }) => {
       const started: string[] = [];
       const policies = await db().collection(SECRET_POLICIES).get();
       for (const doc of policies.docs) {
@@ -153,11 +150,12 @@ export async function handleRotationSweep(
         await advanceRotation(id, deps, correlationId);
         advanced.push(id);
       }
-      await runOnce('schedule', correlationId, () => Promise.resolve({ value: true }), { clock: deps.clock });
       return { started, advanced };
     },
   );
-  return run.ran ? { ran: true, ...run.value } : { ran: false, started: [], advanced: [] };
+  // A schedule time that already ran counts as a run that had nothing left to do.
+  if (run.kind === 'yielded') return { ran: false, started: [], advanced: [] };
+  return run.kind === 'ran' ? { ran: true, ...run.value } : { ran: true, started: [], advanced: [] };
 }
 
 /** Admin edits of a policy: validated and audited; a changed `rotateRequestedAt` starts a rotation. */
