@@ -62,13 +62,20 @@ export function firestoreRest({ host = process.env.FIRESTORE_EMULATOR_HOST, proj
     },
     /** Deletes every document of the project (the emulator's own endpoint). */
     async clear() {
-      const res = await fetch(
-        `http://${host}/emulator/v1/projects/${project}/databases/(default)/documents`,
-        {
-          method: 'DELETE',
-        },
-      );
-      if (!res.ok) throw new Error(`clear failed: ${res.status}`);
+      // The emulator answers 409 (ABORTED) while a transaction of a trigger still
+      // holds a lock; that lock is released within seconds, so retry for a while.
+      let last = '';
+      for (let attempt = 0; attempt < 40; attempt += 1) {
+        const res = await fetch(
+          `http://${host}/emulator/v1/projects/${project}/databases/(default)/documents`,
+          { method: 'DELETE' },
+        );
+        if (res.ok) return;
+        last = `${res.status} ${await res.text().catch(() => '')}`.trim();
+        if (res.status !== 409) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`clear failed: ${last}`);
     },
   };
 }
