@@ -9,3 +9,7 @@ export { redeliverFailedWebhooks } from './triggers/redeliver-failed-webhooks';
 export { onSecretEvent } from './triggers/on-secret-event';
 export { rotationSweep } from './triggers/rotation-sweep';
 export { onSecretPolicyWritten } from './triggers/on-secret-policy-written';
+export { scheduledExport } from './triggers/scheduled-export';
+export { backupMonitor } from './triggers/backup-monitor';
+export { onBackupKick } from './triggers/on-backup-kick';
+export { restoreDrill } from './triggers/restore-drill';

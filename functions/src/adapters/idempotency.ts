@@ -15,7 +15,7 @@ import { publishJson, type Publish } from './pubsub';
 export const PROCESSED_EVENTS = 'processedEvents';
 export const PROCESSED_EVENT_TTL_MS = 30 * 24 * 3600 * 1000;
 
-export type KeyKind = 'github-delivery' | 'cloudevent' | 'schedule' | 'command' | 'routing';
+export type KeyKind = 'github-delivery' | 'cloudevent' | 'schedule' | 'command' | 'routing' | 'transition';
 
 export function idempotencyDocId(kind: KeyKind, key: string): string {
   // Document ids may not contain '/', and are limited in size: long keys are hashed. Percent-encoding keeps

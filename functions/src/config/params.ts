@@ -45,3 +45,26 @@ export const GITHUB_SETTINGS_CACHE_SECONDS = defineInt('GITHUB_SETTINGS_CACHE_SE
   description:
     'How long githubWebhook caches settings/github per instance (admin edits take effect within it).',
 });
+
+/**
+ * When scheduledExport runs (Cloud Scheduler syntax). A schedule is fixed when the function is deployed, so, like
+ * ROTATION_TOPIC, it is read from the environment (functions/.env.<project>) at load.
+ */
+export const EXPORT_SCHEDULE = process.env.EXPORT_SCHEDULE ?? 'every day 02:00';
+
+export const EXPORT_TIME_ZONE = defineString('EXPORT_TIME_ZONE', {
+  default: 'UTC',
+  description:
+    'Time zone of EXPORT_SCHEDULE and of the calendar retention counts weeks and months in (IANA name).',
+});
+
+export const EXPORT_STALL_MINUTES = defineInt('EXPORT_STALL_MINUTES', {
+  default: 60,
+  description: 'An export whose progress has not moved for this long is marked failed (stalled) and alerted.',
+});
+
+export const DRILL_DATABASE = defineString('DRILL_DATABASE', {
+  default: 'restore-drill',
+  description:
+    'Scratch Firestore database restore drills import into (emptied before and after each drill); never production.',
+});

@@ -1,3 +1,5 @@
 /** Pub/Sub topics fireops publishes to or listens on (README lists who does what). */
 export const OPS_ALERTS_TOPIC = 'ops-alerts';
 export const OPS_EVENTS_TOPIC = 'ops-events';
+/** Kicks backupMonitor right after an export starts, so a small export is verified in seconds, not minutes. */
+export const BACKUP_MONITOR_TOPIC = 'backup-monitor';

@@ -12,3 +12,4 @@ export {
   type OpsEvent,
 } from './github';
 export { secretPolicySchema, type SecretPolicy, SECRET_ID_PATTERN } from './secret-policy';
+export { backupSettingsSchema, type BackupSettings } from './backups';

@@ -1,0 +1,20 @@
+// backupMonitor (every 10 minutes): polls running exports to a verdict (verified, or failed on error, stall or
+// shortfall, alerted), then applies retention once a new export is verified. Engine: adapters/backup-engine.ts.
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { handleBackupMonitor } from '../adapters/backup-engine';
+import { scheduleKey } from '../adapters/idempotency';
+import { backupDeps } from './backups';
+import { baseOptions } from './shared/options';
+
+export const backupMonitor = onSchedule(
+  { ...baseOptions, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
+  async (event) => {
+    await handleBackupMonitor(
+      {
+        correlationId: scheduleKey(event.jobName, event.scheduleTime, 'backupMonitor'),
+        actor: { type: 'scheduler', id: event.jobName ?? 'backupMonitor' },
+      },
+      backupDeps(),
+    );
+  },
+);

@@ -1,0 +1,24 @@
+// onBackupKick (Pub/Sub `backup-monitor`): scheduledExport publishes here once an export has started; this runs the
+// monitor at once and keeps polling while the export runs (up to 7 minutes), so a small export is verified within
+// seconds of finishing instead of at the next 10-minute tick. Not retried: the schedule is the safety net.
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { handleBackupMonitor } from '../adapters/backup-engine';
+import { logger } from '../adapters/logger';
+import { BACKUP_MONITOR_TOPIC } from '../config/topics';
+import { backupDeps } from './backups';
+import { runEventHandler } from './shared/errors';
+import { baseOptions } from './shared/options';
+
+export const onBackupKick = onMessagePublished(
+  { ...baseOptions, topic: BACKUP_MONITOR_TOPIC, retry: false, timeoutSeconds: 540 },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'onBackupKick' });
+    await runEventHandler(log, async () => {
+      const result = await handleBackupMonitor(
+        { correlationId: event.id, actor: { type: 'system', id: 'onBackupKick' }, wait: true },
+        backupDeps(),
+      );
+      log.info('backup monitor kicked', { ...result });
+    });
+  },
+);

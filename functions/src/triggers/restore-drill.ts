@@ -1,0 +1,15 @@
+// restoreDrill (hourly): every settings/backups.drill.everyDays, imports the newest verified export into the
+// scratch database DRILL_DATABASE, compares counts and sampled content digests with what the export promised,
+// records drills/{id}, alerts on a mismatch and empties the scratch database. A long import is followed up by the
+// next hourly run. Engine: adapters/backup-engine.ts.
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { handleRestoreDrill } from '../adapters/backup-engine';
+import { backupDeps } from './backups';
+import { baseOptions } from './shared/options';
+
+export const restoreDrill = onSchedule(
+  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
+  async (event) => {
+    await handleRestoreDrill({ jobName: event.jobName, scheduleTime: event.scheduleTime }, backupDeps());
+  },
+);

@@ -1,0 +1,21 @@
+// scheduledExport (daily, EXPORT_SCHEDULE): counts and samples the collections, starts a managed Firestore export
+// to gs://{bucket}/{database}/{yyyy}/{mm}/{dd}/{HHmmss}, records backups/{id} as running and kicks the monitor.
+// One export per schedule time, never two at once. Engine: adapters/backup-engine.ts.
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { handleScheduledExport } from '../adapters/backup-engine';
+import { EXPORT_SCHEDULE, EXPORT_TIME_ZONE } from '../config/params';
+import { backupDeps } from './backups';
+import { baseOptions } from './shared/options';
+
+export const scheduledExport = onSchedule(
+  {
+    ...baseOptions,
+    schedule: EXPORT_SCHEDULE,
+    timeZone: EXPORT_TIME_ZONE,
+    retryCount: 3,
+    timeoutSeconds: 540,
+  },
+  async (event) => {
+    await handleScheduledExport({ jobName: event.jobName, scheduleTime: event.scheduleTime }, backupDeps());
+  },
+);
