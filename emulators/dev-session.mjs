@@ -62,11 +62,25 @@ Play GitHub (the stand-in signs and sends a release to githubWebhook; a rollout 
 
   GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> githubWebhook)
 
+Backups: an export of the demo data runs now (backups/{id}: running -> verified), a restore drill 20 s later
+(drills/{id}: passed). The bucket gs://demo-fireops-backups is the folder
+  ${process.env.FIREOPS_BUCKETS_DIR}/demo-fireops-backups
+served by the Cloud Storage stand-in at ${process.env.STORAGE_EMULATOR_HOST}.
+
 Ctrl-C stops everything.
 `);
 
 const scheduler = startScheduler({ functions: scheduled, baseUrl: functionsUrl, project, region });
 if (scheduled.length === 0) console.log('[scheduler] no scheduled functions in this build');
+
+// The daily export would not run during a demo: run one now, and a restore drill once it has been verified.
+const exportFn = scheduled.find((f) => f.id === 'scheduledExport');
+const drillFn = scheduled.find((f) => f.id === 'restoreDrill');
+if (exportFn) {
+  await scheduler.fire(exportFn, Math.floor(Date.now() / 1000) * 1000);
+  if (drillFn)
+    setTimeout(() => void scheduler.fire(drillFn, Math.floor(Date.now() / 1000) * 1000), 20_000).unref();
+}
 
 // Keeps the event loop alive (a bare pending promise would end the process with exit code 13).
 const keepAlive = setInterval(() => {}, 1 << 30);

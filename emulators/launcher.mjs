@@ -145,7 +145,40 @@ async function startStandIns({ seed }) {
   stops.push(() => github.close());
   // The GitHub adapter (functions/src/adapters/github-api.ts) honours GITHUB_API_URL.
   env.GITHUB_API_URL = github.url;
+
+  // Firestore exports: "buckets" are folders, shared by the Firestore Admin stand-in (which writes exports there
+  // through the Firestore emulator) and the Cloud Storage stand-in (which serves them).
+  const bucketsDir = process.env.FIREOPS_BUCKETS_DIR ?? path.join(ROOT, '.cache', 'buckets');
+  mkdirSync(bucketsDir, { recursive: true });
+  const { startFirestoreAdminStandIn } = await import('./firestore-admin/server.mjs');
+  const firestoreAdmin = await startFirestoreAdminStandIn({
+    port: Number(process.env.FIRESTORE_ADMIN_STAND_IN_PORT ?? 9330 + PORT_OFFSET),
+    controlPort: Number(process.env.FIRESTORE_ADMIN_CONTROL_PORT ?? 9331 + PORT_OFFSET),
+    bucketsDir,
+    // The Firestore emulator starts after the stand-ins: its address comes from firebase.json, read per operation.
+    firestoreHost: firestoreEmulatorHost,
+  });
+  stops.push(() => firestoreAdmin.close());
+  env.FIRESTORE_ADMIN_EMULATOR_HOST = firestoreAdmin.address;
+  env.FIRESTORE_ADMIN_STAND_IN_URL = firestoreAdmin.controlUrl;
+
+  const { startStorageStandIn } = await import('./storage/server.mjs');
+  const storage = await startStorageStandIn({
+    port: Number(process.env.STORAGE_STAND_IN_PORT ?? 9332 + PORT_OFFSET),
+    bucketsDir,
+  });
+  stops.push(() => storage.close());
+  // @google-cloud/storage honours STORAGE_EMULATOR_HOST natively (a URL, requests go to {url}/b/...).
+  env.STORAGE_EMULATOR_HOST = storage.url;
+  env.FIREOPS_BUCKETS_DIR = bucketsDir;
   return { env, stop: () => Promise.allSettled(stops.map((s) => s())) };
+}
+
+/** `host:port` of this suite's Firestore emulator, from firebase.json and the port offset. */
+function firestoreEmulatorHost() {
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'firebase.json'), 'utf8'));
+  const { host = '127.0.0.1', port } = config.emulators.firestore;
+  return `${host}:${port + PORT_OFFSET}`;
 }
 
 const children = new Set();

@@ -10,6 +10,7 @@ const benches = {
   'cold-start': async () => (await import('./cold-start.mjs')).coldStart(),
   webhook: async () => (await import('./webhook.mjs')).webhook(),
   rotation: async () => (await import('./rotation.mjs')).rotation(),
+  export: async () => (await import('./export.mjs')).exportBench(),
 };
 
 const which = process.argv[2] ?? 'all';

@@ -59,3 +59,11 @@ describe('settings/backups', () => {
     expect(err.message).toContain('settings/backups');
   });
 });
+
+describe('messages an admin can act on', () => {
+  it("uses the schema's own wording for a malformed value, not the format's name", () => {
+    expect(refusal({ bucket: 'gs://b' }).message).toBe(
+      'settings/backups: field \'bucket\' must be a Cloud Storage bucket name (3-63 lowercase letters, digits, ".", "-", "_"), without gs://',
+    );
+  });
+});

@@ -44,14 +44,24 @@ export async function collectionsOf(
   return (await firestore.listCollections()).map((c) => c.id).sort();
 }
 
+/**
+ * Firestore reads billed for the work done through it, by Firestore's rules: an aggregation query costs one read
+ * per 1,000 index entries (at least one), a query or lookup one per document returned (at least one per query).
+ */
+export interface ReadMeter {
+  reads: number;
+}
+
 /** Aggregation counts per collection: Firestore bills one read per 1,000 documents counted. */
 export async function countCollections(
   firestore: Firestore,
   ids: readonly string[],
+  meter?: ReadMeter,
 ): Promise<Record<string, number>> {
   const counts = await Promise.all(
     ids.map(async (id) => (await firestore.collection(id).count().get()).data().count),
   );
+  if (meter) for (const n of counts) meter.reads += Math.max(1, Math.ceil(n / 1000));
   return Object.fromEntries(ids.map((id, i) => [id, counts[i]!]));
 }
 
@@ -86,6 +96,7 @@ export async function sampleDocuments(
   ids: readonly string[],
   size: number,
   random: () => number = Math.random,
+  meter?: ReadMeter,
 ): Promise<DigestedDoc[]> {
   if (!ids.length) return [];
   const { FieldPath } = firestoreModule();
@@ -95,6 +106,7 @@ export async function sampleDocuments(
     const coll = firestore.collection(id);
     const from = randomDocId(random);
     const first = await coll.orderBy(FieldPath.documentId()).startAt(from).limit(per).get();
+    if (meter) meter.reads += Math.max(1, first.size);
     const docs = first.docs.map(digestOf);
     if (docs.length < per) {
       const wrap = await coll
@@ -102,6 +114,7 @@ export async function sampleDocuments(
         .endBefore(from)
         .limit(per - docs.length)
         .get();
+      if (meter) meter.reads += Math.max(1, wrap.size);
       docs.push(...wrap.docs.map(digestOf));
     }
     out.push(...docs);
@@ -113,11 +126,13 @@ export async function sampleDocuments(
 export async function digestsByPath(
   firestore: Firestore,
   paths: readonly string[],
+  meter?: ReadMeter,
 ): Promise<Map<string, DigestedDoc | undefined>> {
   const out = new Map<string, DigestedDoc | undefined>();
   for (let i = 0; i < paths.length; i += 100) {
     const chunk = paths.slice(i, i + 100);
     const snaps = await firestore.getAll(...chunk.map((p) => firestore.doc(p)));
+    if (meter) meter.reads += chunk.length;
     snaps.forEach((s, j) => out.set(chunk[j]!, s.exists ? digestOf(s) : undefined));
   }
   return out;

@@ -189,8 +189,9 @@ async function startExport(
   if (!existing.exists) {
     const source = sourceDb(settings.database);
     const collections = await collectionsOf(source, settings.collectionIds);
-    const sample = await sampleDocuments(source, collections, settings.drill.sampleSize, deps.random);
-    const countsAtStart = await countCollections(source, collections);
+    const meter = { reads: 0 };
+    const sample = await sampleDocuments(source, collections, settings.drill.sampleSize, deps.random, meter);
+    const countsAtStart = await countCollections(source, collections, meter);
     const { Timestamp } = firestoreModule();
     await ref.create({
       id,
@@ -204,6 +205,7 @@ async function startExport(
       expectedTotal: Object.values(countsAtStart).reduce((a, b) => a + b, 0),
       sampleAtStart: sample,
       toleranceDocuments: settings.verification.toleranceDocuments,
+      verificationReads: meter.reads,
       scheduleTime: schedule.scheduleTime ?? null,
       startedAtMs,
       startedAt: Timestamp.fromMillis(startedAtMs),
@@ -362,7 +364,8 @@ async function verify(
   deps: BackupDeps,
 ): Promise<{ to: BackupState; why: string } | undefined> {
   const source = sourceDb(b.database as string);
-  const countsAtEnd = await countCollections(source, b.countedCollections as string[]);
+  const meter = { reads: (b.verificationReads as number | undefined) ?? 0 };
+  const countsAtEnd = await countCollections(source, b.countedCollections as string[], meter);
   const counts = judgeCounts(
     op.progressDocuments,
     b.countsAtStart as Record<string, number>,
@@ -382,6 +385,7 @@ async function verify(
   const now = await digestsByPath(
     source,
     atStart.map((d) => d.path),
+    meter,
   );
   const stable = stableSample(atStart, new Map([...now].map(([p, d]) => [p, d?.updateTimeMs])));
   const why = `${counts.exported} documents exported, at least ${counts.floor} expected; ${stable.sample.length} sampled document(s) kept for drills`;
@@ -399,6 +403,7 @@ async function verify(
       floor: counts.floor,
       sample: stable.sample,
       sampleDropped: stable.dropped,
+      verificationReads: meter.reads,
       sampleAtStart: FieldValue.delete(),
       operation: { startTimeMs: op.startTimeMs ?? null, endTimeMs: op.endTimeMs ?? null },
       progress: { documents: op.progressDocuments, bytes: op.progressBytes, atMs: deps.clock.nowMs() },
@@ -414,6 +419,7 @@ async function verify(
       details: {
         exported: counts.exported,
         floor: counts.floor,
+        verificationReads: meter.reads,
         bytes: op.progressBytes,
         countsAtEnd,
         sampleDropped: stable.dropped,

@@ -55,8 +55,8 @@ function tsMs(t: { seconds?: unknown; nanos?: unknown } | null | undefined): num
 interface LroMetadata {
   startTime?: { seconds?: unknown; nanos?: unknown } | null;
   endTime?: { seconds?: unknown; nanos?: unknown } | null;
-  progressDocuments?: { workCompleted?: unknown } | null;
-  progressBytes?: { workCompleted?: unknown } | null;
+  progressDocuments?: { completedWork?: unknown } | null;
+  progressBytes?: { completedWork?: unknown } | null;
   outputUriPrefix?: string | null;
 }
 
@@ -71,8 +71,8 @@ function statusOf(op: {
     ...(op.error
       ? { error: { code: op.error.code ?? 2, message: op.error.message ?? 'unknown error' } }
       : {}),
-    progressDocuments: num(meta.progressDocuments?.workCompleted),
-    progressBytes: num(meta.progressBytes?.workCompleted),
+    progressDocuments: num(meta.progressDocuments?.completedWork),
+    progressBytes: num(meta.progressBytes?.completedWork),
     startTimeMs: tsMs(meta.startTime),
     endTimeMs: tsMs(meta.endTime),
   };

@@ -31,7 +31,10 @@ function describeIssue(issue: Issue): string {
     case 'unrecognized_keys':
       return `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_format':
-      return `must be a valid ${issue.format}`;
+      // A schema's own wording ("must be a Cloud Storage bucket name ...") says more than the format's name.
+      return issue.message && !/^Invalid/.test(issue.message)
+        ? issue.message
+        : `must be a valid ${issue.format}`;
     default:
       return issue.message === 'Invalid input'
         ? 'is not valid'
