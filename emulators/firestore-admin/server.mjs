@@ -21,7 +21,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
+import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
+import { loadClientProtos } from '../shared/protos.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Google client packages live in functions/node_modules (the copies the functions use).
@@ -91,21 +92,10 @@ const OPERATIONS_SERVICE = 'google.longrunning.Operations';
 const ADMIN_TYPES = 'type.googleapis.com/google.firestore.admin.v1';
 
 function loadServiceDefinitions() {
-  const pkgJson = fnRequire.resolve('@google-cloud/firestore/package.json');
-  const protos = path.join(path.dirname(pkgJson), 'build', 'protos');
-  // google-gax (a dependency of the client) ships the common protos (google/api, google/rpc, google/protobuf...).
-  const gaxIndex = createRequire(pkgJson).resolve('google-gax');
-  const gaxProtos = path.resolve(path.dirname(gaxIndex), '..', 'protos');
-  const definition = protoLoader.loadSync(
+  const definition = loadClientProtos(
+    fnRequire.resolve('@google-cloud/firestore/package.json'),
     ['google/firestore/admin/v1/firestore_admin.proto', 'google/longrunning/operations.proto'],
-    {
-      keepCase: false,
-      longs: Number,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-      includeDirs: [protos, gaxProtos],
-    },
+    { longs: Number },
   );
   const admin = definition[ADMIN_SERVICE];
   const operations = definition[OPERATIONS_SERVICE];
@@ -1040,42 +1030,21 @@ export async function startFirestoreAdminStandIn(options) {
 // CLI
 // ---------------------------------------------------------------------------------------------------------
 
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {Record<string, string>} */
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = /** @type {string} */ (argv[i]);
-    if (arg === '--help' || arg === '-h') {
-      console.log(
-        'usage: node emulators/firestore-admin/server.mjs [--host 127.0.0.1] [--port 9330] [--control-port 9331]\n' +
-          '         --buckets-dir DIR [--firestore-host HOST:PORT] [--delay-ms 0]',
-      );
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-    out[/** @type {string} */ (m[1])] = value;
-  }
-  return out;
-}
-
-if (isMain()) {
-  try {
-    const args = parseArgs(process.argv.slice(2));
-    const known = ['host', 'port', 'control-port', 'buckets-dir', 'firestore-host', 'delay-ms'];
-    for (const k of Object.keys(args)) if (!known.includes(k)) throw new Error(`unknown argument --${k}`);
+if (isMain(import.meta.url)) {
+  await runUntilSignal('firestore-admin stand-in', async () => {
+    const args = parseFlags(
+      process.argv.slice(2),
+      {
+        host: String,
+        port: String,
+        'control-port': String,
+        'buckets-dir': String,
+        'firestore-host': String,
+        'delay-ms': String,
+      },
+      'usage: node emulators/firestore-admin/server.mjs [--host 127.0.0.1] [--port 9330] [--control-port 9331]\n' +
+        '         --buckets-dir DIR [--firestore-host HOST:PORT] [--delay-ms 0]',
+    );
     const offset = Number(process.env.FIREOPS_PORT_OFFSET ?? 0);
     const standIn = await startFirestoreAdminStandIn({
       host: args.host ?? '127.0.0.1',
@@ -1087,13 +1056,6 @@ if (isMain()) {
       delayMs: Number(args['delay-ms'] ?? 0),
     });
     console.log(`Firestore Admin stand-in listening on ${standIn.address} (control ${standIn.controlUrl})`);
-    const stop = () => {
-      void standIn.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  } catch (err) {
-    console.error(`firestore-admin stand-in: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+    return standIn;
+  });
 }

@@ -11,10 +11,9 @@
  * `/_stand-in/` and the known differences from GitHub. Nothing here logs a token or a webhook secret.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { fileURLToPath } from 'node:url';
+import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { signPayload, signPayloadSha1 } from './sign.mjs';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1501,53 +1500,16 @@ export async function startGitHubStandIn({
 // CLI
 // ---------------------------------------------------------------------------------------------------------
 
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {{ host?: string, port?: number }} */
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = /** @type {string} */ (argv[i]);
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--host') out.host = value();
-    else if (flag === '--port') {
-      out.port = Number(value());
-      if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535)
-        throw new Error('--port must be 0-65535');
-    } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: node emulators/github/server.mjs [--host 127.0.0.1] [--port 9400]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
-  }
-  return out;
-}
-
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  try {
-    const args = parseArgs(process.argv.slice(2));
+if (isMain(import.meta.url)) {
+  await runUntilSignal('github stand-in', async () => {
+    const args = parseFlags(
+      process.argv.slice(2),
+      { host: String, port: parsePort },
+      'usage: node emulators/github/server.mjs [--host 127.0.0.1] [--port 9400]',
+    );
     const offset = Number(process.env.FIREOPS_PORT_OFFSET ?? 0) || 0;
     const standIn = await startGitHubStandIn({ port: 9400 + offset, ...args });
     console.log(`GitHub stand-in listening on ${standIn.url}`);
-    const stop = () => {
-      void standIn.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  } catch (err) {
-    console.error(`github stand-in: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+    return standIn;
+  });
 }

@@ -10,10 +10,9 @@
  */
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
+import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
+import { loadClientProtos } from '../shared/protos.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -104,20 +103,11 @@ const SERVICE_NAME = 'google.cloud.secretmanager.v1.SecretManagerService';
 
 /** @returns {grpc.ServiceDefinition} */
 function loadServiceDefinition() {
-  const smPackageJson = require.resolve('@google-cloud/secret-manager/package.json');
-  const smProtos = path.join(path.dirname(smPackageJson), 'build', 'protos');
-  // google-gax (a dependency of the client) ships google/api, google/iam, google/rpc and google/protobuf.
-  const gaxIndex = createRequire(smPackageJson).resolve('google-gax');
-  const gaxProtos = path.resolve(path.dirname(gaxIndex), '..', 'protos');
-  const definition = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    // defaults: false keeps field presence visible (absent message/optional fields stay undefined).
-    defaults: false,
-    oneofs: true,
-    includeDirs: [smProtos, gaxProtos],
-  });
+  const definition = loadClientProtos(
+    require.resolve('@google-cloud/secret-manager/package.json'),
+    'google/cloud/secretmanager/v1/service.proto',
+    { longs: String },
+  );
   const service = definition[SERVICE_NAME];
   if (!service) throw new Error(`${SERVICE_NAME} not found in the Secret Manager protos`);
   return /** @type {grpc.ServiceDefinition} */ (service);
@@ -1158,55 +1148,15 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
 // CLI
 // ---------------------------------------------------------------------------------------------------------
 
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {{ host?: string, port?: number, seed?: string }} */
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = /** @type {string} */ (argv[i]);
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--host') out.host = value();
-    else if (flag === '--port') {
-      out.port = Number(value());
-      if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535)
-        throw new Error('--port must be 0-65535');
-    } else if (flag === '--seed') out.seed = value();
-    else if (flag === '--help' || flag === '-h') {
-      console.log(
-        'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--seed file.json]',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
-  }
-  return out;
-}
-
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  try {
-    const args = parseArgs(process.argv.slice(2));
+if (isMain(import.meta.url)) {
+  await runUntilSignal('secret-manager emulator', async () => {
+    const args = parseFlags(
+      process.argv.slice(2),
+      { host: String, port: parsePort, seed: String },
+      'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--seed file.json]',
+    );
     const emulator = await startSecretManagerEmulator({ port: 9323, ...args });
     console.log(`Secret Manager emulator listening on ${emulator.address}`);
-    const stop = () => {
-      emulator.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  } catch (err) {
-    console.error(`secret-manager emulator: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+    return emulator;
+  });
 }

@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -631,34 +632,13 @@ export async function startStorageStandIn(options) {
 // CLI
 // ---------------------------------------------------------------------------------------------------------
 
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  try {
-    /** @type {Record<string, string>} */
-    const args = {};
-    const argv = process.argv.slice(2);
-    for (let i = 0; i < argv.length; i++) {
-      const arg = /** @type {string} */ (argv[i]);
-      if (arg === '--help' || arg === '-h') {
-        console.log(
-          'usage: node emulators/storage/server.mjs [--host 127.0.0.1] [--port 9332] [--buckets-dir DIR]',
-        );
-        process.exit(0);
-      }
-      const m = /^--(host|port|buckets-dir)(?:=(.*))?$/.exec(arg);
-      if (!m) throw new Error(`unknown argument ${arg}`);
-      const value = m[2] ?? argv[++i];
-      if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-      args[/** @type {string} */ (m[1])] = value;
-    }
+if (isMain(import.meta.url)) {
+  await runUntilSignal('storage stand-in', async () => {
+    const args = parseFlags(
+      process.argv.slice(2),
+      { host: String, port: String, 'buckets-dir': String },
+      'usage: node emulators/storage/server.mjs [--host 127.0.0.1] [--port 9332] [--buckets-dir DIR]',
+    );
     const standIn = await startStorageStandIn({
       host: args.host ?? '127.0.0.1',
       port: Number(args.port ?? 9332 + Number(process.env.FIREOPS_PORT_OFFSET ?? 0)),
@@ -666,13 +646,6 @@ if (isMain()) {
         args['buckets-dir'] ?? process.env.FIREOPS_BUCKETS_DIR ?? path.join(ROOT, '.cache', 'buckets'),
     });
     console.log(`Storage stand-in listening on ${standIn.url} (buckets in ${standIn.bucketsDir})`);
-    const stop = () => {
-      void standIn.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  } catch (err) {
-    console.error(`storage stand-in: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+    return standIn;
+  });
 }

@@ -156,6 +156,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await alerts.close();
+  // Forget stalled operations: the Functions emulator's kicked monitor stops polling them (operation lost).
+  await control('reset', {});
 });
 
 beforeEach(async () => {
@@ -260,6 +262,48 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     expect(alert.data).toMatchObject({ severity: 'critical', kind: 'drill.failed' });
   });
 
+  it('fails and alerts a drill whose import fails, and follows a slow import up in the next run', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 120);
+    await writeSettings({
+      bucket: BUCKET,
+      collectionIds: collections,
+      drill: { everyDays: 1, sampleSize: 5 },
+    });
+    const clock = clockAt();
+    const d = deps(clock);
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    expect((await settle((started as { backupId: string }).backupId, d)).state).toBe('verified');
+
+    await control('faults', {
+      next: 'fail',
+      method: 'import',
+      message: 'restore-drill database missing',
+      code: 9,
+    });
+    const failed = await handleRestoreDrill(uniqueSchedule(), d);
+    expect(failed.outcome).toBe('failed');
+    expect(failed.why).toMatch(/import error: .*restore-drill database missing/);
+    await waitFor(() => alerts.messages.find((m) => m.data.alertId === `drill-failed:${failed.drillId}`), {
+      what: 'the drill alert',
+    });
+
+    // The next drill is due after everyDays; its import outlasts one run's wait and is finished by the next run.
+    clock.t += 1.1 * DAY;
+    await control('delay', { delayMs: 2_500 });
+    const slow = { ...d, waitMs: 500 };
+    const first = await handleRestoreDrill(uniqueSchedule(), slow);
+    expect(first.outcome).toBe('waiting');
+    expect((await db().collection('drills').doc(first.drillId!).get()).get('state')).toBe('importing');
+    await new Promise((r) => setTimeout(r, 2_500));
+    const second = await handleRestoreDrill(uniqueSchedule(), slow);
+    expect(second).toMatchObject({ outcome: 'passed', drillId: first.drillId });
+    const imports = ((await control('operations')) as { operations: { kind: string }[] }).operations.filter(
+      (o) => o.kind === 'import',
+    );
+    expect(imports).toHaveLength(2); // the failed drill's and this one's: the resumed run did not import again
+  });
+
   it.each([
     [
       'fail',
@@ -321,6 +365,20 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     const failed = await settle(id, d);
     expect(failed.failure).toMatchObject({ reason: 'stalled' });
     expect(failed.failure.message).toMatch(/no progress for \d+ min/);
+  });
+
+  it('fails an export whose operation can no longer be read', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 20);
+    await writeSettings({ bucket: BUCKET, collectionIds: collections });
+    await control('faults', { next: 'stall', method: 'export' });
+    const d = deps(clockAt());
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    const id = (started as { backupId: string }).backupId;
+    await control('reset', {}); // the stand-in forgets the operation, as Firestore does after some days
+    const failed = await settle(id, d);
+    expect(failed.failure).toMatchObject({ reason: 'operation-lost' });
+    expect(failed.failure.message).toMatch(/can no longer be read/);
   });
 
   it('runs one export for two overlapping runs of the same schedule time, and none for a repeat', async () => {

@@ -196,10 +196,16 @@ describe('drillDue', () => {
     expect(drillDue({ ...drill, enabled: false }, undefined, { id: 'b1' }, T0).due).toBe(false);
   });
 
-  it('waits everyDays after the last drill, and never drills the same backup twice', () => {
-    const last = { startedAtMs: T0, backupId: 'b1' };
+  it('waits everyDays after the last drill, and never drills a backup a passed drill proved', () => {
+    const last = { startedAtMs: T0, backupId: 'b1', passed: true };
     expect(drillDue(drill, last, { id: 'b2' }, T0 + 6.9 * DAY).due).toBe(false);
     expect(drillDue(drill, last, { id: 'b2' }, T0 + 7 * DAY).due).toBe(true);
     expect(drillDue(drill, last, { id: 'b1' }, T0 + 30 * DAY)).toMatchObject({ due: false });
+  });
+
+  it('tries the backup of a failed drill again after everyDays', () => {
+    const last = { startedAtMs: T0, backupId: 'b1', passed: false };
+    expect(drillDue(drill, last, { id: 'b1' }, T0 + 6 * DAY).due).toBe(false);
+    expect(drillDue(drill, last, { id: 'b1' }, T0 + 7 * DAY).due).toBe(true);
   });
 });

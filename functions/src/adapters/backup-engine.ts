@@ -332,7 +332,19 @@ async function monitorPass(
       }
       continue;
     }
-    const op = await deps.admin.exportStatus(b.operationName as string);
+    let op: OperationStatus;
+    try {
+      op = await deps.admin.exportStatus(b.operationName as string);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      // The operation is gone (Firestore keeps finished operations for days, not forever) or unreadable:
+      // nothing can vouch for this export any more.
+      const why = `the export operation can no longer be read: ${err.message}`;
+      if (await fail(id, 'running', 'operation-lost', why, trigger, deps)) {
+        transitions.push({ backupId: id, to: 'failed', why });
+      }
+      continue;
+    }
     const last = b.progress as ProgressMark;
     const verdict = judgeProgress(op, last, deps.clock.nowMs(), deps.stallMs);
     if (verdict.kind === 'running') {
@@ -604,7 +616,11 @@ async function drill(
     const due = drillDue(
       read.settings.drill,
       lastDoc
-        ? { startedAtMs: lastDoc.get('startedAtMs') as number, backupId: lastDoc.get('backupId') as string }
+        ? {
+            startedAtMs: lastDoc.get('startedAtMs') as number,
+            backupId: lastDoc.get('backupId') as string,
+            passed: lastDoc.get('state') === 'passed',
+          }
         : undefined,
       newestDoc ? { id: newestDoc.id } : undefined,
       deps.clock.nowMs(),

@@ -68,3 +68,9 @@ export const DRILL_DATABASE = defineString('DRILL_DATABASE', {
   description:
     'Scratch Firestore database restore drills import into (emptied before and after each drill); never production.',
 });
+
+export const BACKUP_KICK_WAIT_SECONDS = defineInt('BACKUP_KICK_WAIT_SECONDS', {
+  default: 420,
+  description:
+    'How long onBackupKick keeps polling a newly started export before leaving it to the 10-minute backupMonitor.',
+});

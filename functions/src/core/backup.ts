@@ -189,10 +189,13 @@ export function judgeDrill(
   return { ok: mismatches.length === 0, mismatches, summary };
 }
 
-/** Whether a drill is due: drills enabled, a verified backup newer than the last drilled one, and time passed. */
+/**
+ * Whether a drill is due: drills enabled, a verified backup, `everyDays` since the last drill, and a backup not
+ * already proven by a passed drill (a failed drill's backup is tried again: the failure may have been the drill's).
+ */
 export function drillDue(
   drill: { enabled: boolean; everyDays: number },
-  lastDrill: { startedAtMs: number; backupId: string } | undefined,
+  lastDrill: { startedAtMs: number; backupId: string; passed: boolean } | undefined,
   newestVerified: { id: string } | undefined,
   nowMs: number,
 ): { due: boolean; why: string } {
@@ -203,7 +206,7 @@ export function drillDue(
   if (ageDays < drill.everyDays) {
     return { due: false, why: `last drill ${ageDays.toFixed(1)} day(s) ago, every ${drill.everyDays}` };
   }
-  if (lastDrill.backupId === newestVerified.id) {
+  if (lastDrill.backupId === newestVerified.id && lastDrill.passed) {
     return {
       due: false,
       why: `backup ${newestVerified.id} already drilled; waiting for a newer verified one`,

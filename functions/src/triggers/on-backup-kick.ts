@@ -1,9 +1,10 @@
 // onBackupKick (Pub/Sub `backup-monitor`): scheduledExport publishes here once an export has started; this runs the
-// monitor at once and keeps polling while the export runs (up to 7 minutes), so a small export is verified within
+// monitor at once and keeps polling while the export runs (BACKUP_KICK_WAIT_SECONDS, default 7 minutes), so a small export is verified within
 // seconds of finishing instead of at the next 10-minute tick. Not retried: the schedule is the safety net.
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { handleBackupMonitor } from '../adapters/backup-engine';
 import { logger } from '../adapters/logger';
+import { BACKUP_KICK_WAIT_SECONDS } from '../config/params';
 import { BACKUP_MONITOR_TOPIC } from '../config/topics';
 import { backupDeps } from './backups';
 import { runEventHandler } from './shared/errors';
@@ -16,7 +17,7 @@ export const onBackupKick = onMessagePublished(
     await runEventHandler(log, async () => {
       const result = await handleBackupMonitor(
         { correlationId: event.id, actor: { type: 'system', id: 'onBackupKick' }, wait: true },
-        backupDeps(),
+        backupDeps({ waitMs: BACKUP_KICK_WAIT_SECONDS.value() * 1000 }),
       );
       log.info('backup monitor kicked', { ...result });
     });
