@@ -13,3 +13,12 @@ export {
 } from './github';
 export { secretPolicySchema, type SecretPolicy, SECRET_ID_PATTERN } from './secret-policy';
 export { backupSettingsSchema, type BackupSettings } from './backups';
+export {
+  healthCheckSchema,
+  healthSettingsSchema,
+  alertSettingsSchema,
+  type HealthCheck,
+  type HealthSettings,
+  type AlertSettings,
+  type MaintenanceWindow,
+} from './health';
