@@ -87,7 +87,9 @@ export function findScheduledFunctions(indexJs) {
     const schedule =
       typeof trigger.schedule === 'string' ? trigger.schedule : String(trigger.schedule?.value?.() ?? '');
     const timeZone = typeof trigger.timeZone === 'string' ? trigger.timeZone : 'UTC';
-    out.push({ id, schedule, timeZone });
+    // A function's own region (probeCycle* run one per region); params (REGION) are not resolved here.
+    const declared = fn.__endpoint.region?.[0];
+    out.push({ id, schedule, timeZone, ...(typeof declared === 'string' ? { region: declared } : {}) });
   }
   return out;
 }
@@ -104,8 +106,9 @@ export function startScheduler({
   const timers = new Set();
   let stopped = false;
   const fire = async (fn, scheduleTime) => {
-    const url = `${baseUrl}/${project}/${region}/${fn.id}-0`;
-    const jobName = `projects/${project}/locations/${region}/jobs/firebase-schedule-${fn.id}-${region}`;
+    const where = fn.region ?? region;
+    const url = `${baseUrl}/${project}/${where}/${fn.id}-0`;
+    const jobName = `projects/${project}/locations/${where}/jobs/firebase-schedule-${fn.id}-${where}`;
     try {
       const res = await fetch(url, {
         method: 'POST',

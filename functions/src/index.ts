@@ -13,3 +13,8 @@ export { scheduledExport } from './triggers/scheduled-export';
 export { backupMonitor } from './triggers/backup-monitor';
 export { onBackupKick } from './triggers/on-backup-kick';
 export { restoreDrill } from './triggers/restore-drill';
+export { onHealthCheckWritten } from './triggers/on-health-check-written';
+// probeCycleEuropeWest1, probeCycleAfricaSouth1, ...: one per region in PROBE_REGIONS (see the file).
+export * from './triggers/probe-cycle';
+export { healthRollup } from './triggers/health-rollup';
+export { status } from './triggers/status';

@@ -5,7 +5,7 @@
 // kicks published here; every transition is guarded, so whichever monitor gets there first decides once.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   applyRetention,
   handleBackupMonitor,
@@ -18,7 +18,7 @@ import { CloudStorageObjectStore } from '../../functions/src/adapters/backup-sto
 import { db, firestoreModule } from '../../functions/src/adapters/firestore';
 import { FirestoreAdminExportApi } from '../../functions/src/adapters/firestore-admin';
 import { exportPrefix } from '../../functions/src/core/backup';
-import { collectTopic, rest, waitFor } from '../support/emulators';
+import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 
 const BUCKET = 'fireops-test-backups';
 const BUCKETS_DIR = process.env.FIREOPS_BUCKETS_DIR!;
@@ -148,14 +148,9 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
-let alerts: Awaited<ReturnType<typeof collectTopic>>;
-
-beforeAll(async () => {
-  alerts = await collectTopic('ops-alerts');
-});
+const alerts = collectAlertsForFile();
 
 afterAll(async () => {
-  await alerts.close();
   // Forget stalled operations: the Functions emulator's kicked monitor stops polling them (operation lost).
   await control('reset', {});
 });

@@ -1,9 +1,9 @@
 // Admin flag edits, end to end: the Firestore console's REST API writes, the real onFlagWritten trigger in the
 // Functions emulator judges, and the audit log, the flag document and ops-alerts show the outcome.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/adapters/firestore';
 import { handleFlagWrite } from '../../functions/src/triggers/on-flag-written';
-import { collectTopic, rest, waitFor } from '../support/emulators';
+import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 
 type Entry = {
   action: string;
@@ -54,13 +54,7 @@ const valid = (rolloutPercent: number, description = 'test flag') => ({
 let run = 0;
 const key = (name: string) => `${name}-${run}`;
 
-let alerts: Awaited<ReturnType<typeof collectTopic>>;
-beforeAll(async () => {
-  alerts = await collectTopic('ops-alerts');
-});
-afterAll(async () => {
-  await alerts.close();
-});
+const alerts = collectAlertsForFile();
 beforeEach(async () => {
   await rest.clear();
   run += 1;

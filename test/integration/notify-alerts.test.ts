@@ -1,19 +1,30 @@
-// notifyAlerts, wrapped with firebase-functions-test: valid alerts are logged at their severity; invalid ones are
-// refused with the field named and acknowledged (not retried).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogSink } from '../../functions/src/adapters/logger';
-import { notifyAlerts } from '../../functions/src/triggers/notify-alerts';
+// notifyAlerts: valid alerts are logged at their severity; invalid ones are refused with the field named and
+// acknowledged (not retried). Where settings/alerts names a webhook secret, the alert is posted to a local
+// Slack-compatible endpoint whose URL lives in the Secret Manager emulator: once per alertId, retried (thrown) on
+// failure, skipped when not configured, and the URL (a credential) is in no log line and no error message.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ChatWebhook } from '../../functions/src/adapters/chat-webhook';
+import { db } from '../../functions/src/adapters/firestore';
+import { PROCESSED_EVENTS, idempotencyDocId } from '../../functions/src/adapters/idempotency';
+import { logger, setLogSink } from '../../functions/src/adapters/logger';
+import { TransientError } from '../../functions/src/core/errors';
+import {
+  createAlertDeps,
+  handleAlert,
+  notifyAlerts,
+  notifyKey,
+} from '../../functions/src/triggers/notify-alerts';
+import { runEventHandler } from '../../functions/src/triggers/shared/errors';
+import { rest } from '../support/emulators';
 import { fnRequire } from '../support/functions-require';
+import { createTestSecret, uniqueSecretId } from '../support/rotation';
 
 const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
 const ft = (fnRequire('firebase-functions-test') as typeof import('firebase-functions-test'))({
   projectId: 'demo-fireops',
-});
-
-beforeAll(() => setLogSink((level, message, fields) => lines.push({ level, message, fields })));
-afterAll(() => {
-  setLogSink(undefined);
-  ft.cleanup();
 });
 
 const alert = {
@@ -27,15 +38,123 @@ const alert = {
   atMs: 1,
 };
 
+// ------------------------------------------------------------------------------------- a chat endpoint
+
+interface Received {
+  path: string;
+  contentType: string | undefined;
+  body: unknown;
+  answered: number;
+}
+
+/** Answers each post with `status` (and `body`); `hang` never answers. Records what it received. */
+const chat = {
+  server: undefined as Server | undefined,
+  received: [] as Received[],
+  status: 200,
+  body: 'ok',
+  hang: false,
+};
+
+let webhookUrl = '';
+/** The part of a Slack webhook URL that is the credential. */
+const TOKEN = `tok${randomUUID().replace(/-/g, '')}`;
+const SECRET_ID = uniqueSecretId('chat-hook');
+const REFUSED_SECRET_ID = uniqueSecretId('chat-refused');
+const NOT_A_URL_SECRET_ID = uniqueSecretId('chat-not-url');
+let refusedUrl = '';
+
+beforeAll(async () => {
+  setLogSink((level, message, fields) => lines.push({ level, message, fields }));
+  chat.server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (chat.hang) return;
+      chat.received.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+        answered: chat.status,
+      });
+      res.writeHead(chat.status, { 'content-type': 'text/plain' }).end(chat.body);
+    });
+  });
+  await new Promise<void>((resolve) => chat.server!.listen(0, '127.0.0.1', resolve));
+  const { port } = chat.server.address() as AddressInfo;
+  webhookUrl = `http://127.0.0.1:${port}/services/T0001/B0001/${TOKEN}`;
+  // A port nothing listens on: bound, then released.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const closedPort = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  refusedUrl = `http://127.0.0.1:${closedPort}/services/T0001/B0002/${TOKEN}`;
+
+  await createTestSecret(SECRET_ID, [`${webhookUrl}\n`], { alias: false });
+  await createTestSecret(REFUSED_SECRET_ID, [refusedUrl], { alias: false });
+  await createTestSecret(NOT_A_URL_SECRET_ID, [`hooks.example/${TOKEN}`], { alias: false });
+});
+
+beforeEach(async () => {
+  await rest.clear();
+  lines.length = 0;
+  chat.received.length = 0;
+  chat.status = 200;
+  chat.body = 'ok';
+  chat.hang = false;
+});
+
+afterAll(async () => {
+  setLogSink(undefined);
+  ft.cleanup();
+  chat.server?.closeAllConnections();
+  await new Promise<void>((resolve) => chat.server?.close(() => resolve()));
+  await db().terminate();
+});
+
+const alertWith = (extra: Record<string, unknown> = {}) => ({ ...alert, alertId: randomUUID(), ...extra });
+
+async function configure(settings: Record<string, unknown>): Promise<void> {
+  await db().doc('settings/alerts').set(settings);
+}
+
+async function recorded(alertId: string): Promise<boolean> {
+  const ref = db()
+    .collection(PROCESSED_EVENTS)
+    .doc(idempotencyDocId('cloudevent', notifyKey(alertId)));
+  return (await ref.get()).exists;
+}
+
+/** handleAlert as the trigger runs it (errors mapped by runEventHandler), with fresh per-instance caches. */
+async function deliver(message: unknown, deps = createAlertDeps()): Promise<void> {
+  await runEventHandler(logger({ correlationId: 'test-event' }), async () => {
+    await handleAlert(message, deps);
+  });
+}
+
+async function thrown(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Neither the URL nor its secret part in any log line or in `texts`. */
+function expectNoUrl(...texts: string[]): void {
+  const all = [...texts, ...lines.map((l) => JSON.stringify(l))].join('\n');
+  expect(all).not.toContain(TOKEN);
+  expect(all).not.toContain('/services/T0001');
+}
+
 describe('notifyAlerts', () => {
   it('logs a valid alert at its severity', async () => {
-    lines.length = 0;
     await ft.wrap(notifyAlerts)({ data: { message: ft.pubsub.makeMessage(alert) } } as never);
     expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'ALERT Something broke' })]);
   });
 
   it('acknowledges an invalid alert with a warning naming the field (permanent: no retry)', async () => {
-    lines.length = 0;
     await expect(
       ft.wrap(notifyAlerts)({
         data: { message: ft.pubsub.makeMessage({ ...alert, severity: 'loud' }) },
@@ -44,5 +163,136 @@ describe('notifyAlerts', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]!.level).toBe('warn');
     expect(String(lines[0]!.fields.error)).toContain("field 'severity' must be one of");
+  });
+});
+
+describe('chat webhook', () => {
+  it('posts a Slack-compatible body to the URL the secret holds, and records the alert id', async () => {
+    await configure({ webhookSecret: SECRET_ID });
+    const a = alertWith({ severity: 'warning', title: 'Deploy <!channel> & co', text: 'p95 > 2 s' });
+    const { chat: outcome } = await handleAlert(a, createAlertDeps());
+    expect(outcome).toBe('posted');
+    expect(chat.received).toEqual([
+      {
+        path: `/services/T0001/B0001/${TOKEN}`,
+        contentType: 'application/json; charset=utf-8',
+        // mrkdwn escaped: an alert quoting user text cannot mention a whole channel.
+        body: { text: '🟠 *Deploy &lt;!channel&gt; &amp; co*\np95 &gt; 2 s\n_test.alert · flags/x_' },
+        answered: 200,
+      },
+    ]);
+    expect(await recorded(a.alertId)).toBe(true);
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      ['warn', 'ALERT Deploy <!channel> & co'],
+      ['info', 'alert posted to chat'],
+    ]);
+    expectNoUrl();
+  });
+
+  it('throws a TransientError on a 500 and records nothing; the redelivery posts once; a duplicate does not post', async () => {
+    await configure({ webhookSecret: SECRET_ID });
+    const a = alertWith();
+    const deps = createAlertDeps();
+    chat.status = 500;
+    // The endpoint echoes the URL back, as some proxies do in their error pages.
+    chat.body = `upstream error for ${webhookUrl}`;
+
+    const err = await thrown(deliver(a, deps));
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err.message).toMatch(
+      /^chat webhook \(secret chat-hook-[\w-]+\) answered 500: upstream error for \[REDACTED\]$/,
+    );
+    expect(err.cause).toBeUndefined();
+    expect(await recorded(a.alertId)).toBe(false);
+    expect(lines.at(-1)).toMatchObject({ level: 'error', message: 'event failed: will be retried' });
+
+    chat.status = 200;
+    await deliver(a, deps);
+    expect(await recorded(a.alertId)).toBe(true);
+
+    await deliver(a, deps);
+    await deliver(a, createAlertDeps()); // another instance, cold caches
+    expect(chat.received.map((r) => r.answered)).toEqual([500, 200]);
+    expect(lines.filter((l) => l.message === 'alert posted to chat')).toHaveLength(1);
+    expect(lines.filter((l) => l.message.startsWith('alert already posted'))).toHaveLength(2);
+    expect(lines.filter((l) => l.message === 'ALERT Something broke')).toHaveLength(4); // logged on every delivery
+    expectNoUrl(err.message, err.stack ?? '');
+  });
+
+  it('does not post, nor record anything, without settings/alerts or without webhookSecret', async () => {
+    const a = alertWith();
+    expect((await handleAlert(a, createAlertDeps())).chat).toBe('not-configured');
+    await configure({});
+    expect((await handleAlert(a, createAlertDeps())).chat).toBe('not-configured');
+    expect(chat.received).toEqual([]);
+    expect(await recorded(a.alertId)).toBe(false);
+    expect(lines.map((l) => l.message)).toEqual(['ALERT Something broke', 'ALERT Something broke']);
+  });
+
+  it('still logs the alert, warns naming the field and does not post when settings/alerts is invalid', async () => {
+    await configure({ webhookSecret: 'not a secret id!' });
+    const a = alertWith({ severity: 'info' });
+    await expect(deliver(a)).resolves.toBeUndefined();
+    await configure({ webhookSecret: SECRET_ID, channel: '#ops' });
+    await expect(deliver(a)).resolves.toBeUndefined();
+
+    expect(chat.received).toEqual([]);
+    expect(await recorded(a.alertId)).toBe(false);
+    expect(lines.map((l) => [l.level, l.message, l.fields.field])).toEqual([
+      ['info', 'ALERT Something broke', undefined],
+      ['warn', 'alert not posted to chat: fix settings/alerts or its webhook secret', 'webhookSecret'],
+      ['info', 'ALERT Something broke', undefined],
+      ['warn', 'alert not posted to chat: fix settings/alerts or its webhook secret', 'channel'],
+    ]);
+    expect(String(lines[1]!.fields.error)).toContain("'webhookSecret'");
+    expect(String(lines[3]!.fields.error)).toContain('channel');
+  });
+
+  it('warns without retrying, and without quoting the value, when the secret is missing or holds no URL', async () => {
+    const a = alertWith();
+    await configure({ webhookSecret: NOT_A_URL_SECRET_ID });
+    await expect(deliver(a)).resolves.toBeUndefined();
+    await configure({ webhookSecret: uniqueSecretId('chat-missing') });
+    await expect(deliver(a)).resolves.toBeUndefined();
+
+    const warnings = lines.filter((l) => l.level === 'warn');
+    expect(warnings.map((l) => String(l.fields.error))).toEqual([
+      expect.stringMatching(/^secret chat-not-url-[\w-]+ must hold an http\(s\) webhook URL/),
+      expect.stringMatching(/^secret chat-missing-[\w-]+ version latest: .*not found/i),
+    ]);
+    expect(chat.received).toEqual([]);
+    expectNoUrl();
+  });
+
+  it('keeps the URL out of network errors, timeouts and fetch messages that quote it', async () => {
+    const a = alertWith();
+    await configure({ webhookSecret: REFUSED_SECRET_ID });
+    const refused = await thrown(deliver(a));
+    expect(refused).toBeInstanceOf(TransientError);
+    expect(refused.message).toMatch(
+      /^chat webhook \(secret chat-refused-[\w-]+\) failed: fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+    );
+
+    await configure({ webhookSecret: SECRET_ID });
+    chat.hang = true;
+    const timedOut = await thrown(deliver(a, createAlertDeps({ chat: new ChatWebhook({ timeoutMs: 200 }) })));
+    expect(timedOut).toBeInstanceOf(TransientError);
+    expect(timedOut.message).toMatch(/^chat webhook \(secret chat-hook-[\w-]+\) failed: timed out$/);
+
+    // undici quotes the URL when it cannot build the request ("...includes credentials: <url>"); a message quoting
+    // only the path (the secret part) is scrubbed too, though the redactor knows only the whole value.
+    const quoting = new ChatWebhook({
+      fetchImpl: (url) => {
+        const raw = url as string;
+        return Promise.reject(new TypeError(`Failed to parse URL from ${raw} (${new URL(raw).pathname}/x)`));
+      },
+    });
+    const quoted = await thrown(deliver(a, createAlertDeps({ chat: quoting })));
+    expect(quoted).toBeInstanceOf(TransientError);
+    expect(quoted.message).toContain('Failed to parse URL from [REDACTED] ([REDACTED]/x)');
+
+    expect(chat.received).toEqual([]);
+    expect(await recorded(a.alertId)).toBe(false);
+    expectNoUrl(refused.message, timedOut.message, quoted.message, quoted.stack ?? '');
   });
 });

@@ -136,6 +136,8 @@ const SYSTEM: Target[] = [
     'drills',
     'healthCycles',
     'healthStatus',
+    'healthCatalog',
+    'healthSummary',
     'healthDaily',
     'incidents',
     'githubHooks',

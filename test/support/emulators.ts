@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 // Shared helpers for tests that run against the emulator suite (under `npm test`).
 import type { PubSub, Subscription } from '@google-cloud/pubsub';
 import { fnRequire } from './functions-require';
@@ -60,4 +61,21 @@ export async function collectTopic(topic: string) {
       await sub.delete().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Collects `ops-alerts` for the whole test file (subscribed in beforeAll, closed in afterAll): `alerts.messages`
+ * holds every alert published while the file runs.
+ */
+export function collectAlertsForFile(): { messages: { data: any; attributes: Record<string, string> }[] } {
+  const box: { messages: { data: any; attributes: Record<string, string> }[] } = { messages: [] };
+  let collector: Awaited<ReturnType<typeof collectTopic>> | undefined;
+  beforeAll(async () => {
+    collector = await collectTopic('ops-alerts');
+    box.messages = collector.messages;
+  });
+  afterAll(async () => {
+    await collector?.close();
+  });
+  return box;
 }

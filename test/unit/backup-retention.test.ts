@@ -9,9 +9,9 @@ import {
   type RetentionPlan,
   type RetentionPolicy,
 } from '../../functions/src/core/backup-retention';
+import { DAY } from '../support/time';
 
 const SCOPE = { bucket: 'ops-backups', database: '(default)' };
-const DAY = 86_400_000;
 
 const policy = (daily: number, weekly: number, monthly: number, timeZone = 'UTC'): RetentionPolicy => ({
   daily,

@@ -9,9 +9,8 @@ import {
   stableSample,
   type OperationStatus,
 } from '../../functions/src/core/backup';
+import { MIN, DAY } from '../support/time';
 
-const MIN = 60_000;
-const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-28T02:00:00Z');
 
 function op(partial: Partial<OperationStatus>): OperationStatus {

@@ -23,10 +23,8 @@ import {
   type MaintenanceWindow,
   type RegionCounters,
 } from '../../functions/src/core/health';
+import { MIN, HOUR, DAY } from '../support/time';
 
-const MIN = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const EU = 'europe-west1';
 const AF = 'africa-south1';

@@ -9,10 +9,9 @@ import {
   type RotationStep,
   type StepResult,
 } from '../../functions/src/core/rotation';
+import { MIN, DAY } from '../support/time';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
-const MIN = 60_000;
-const DAY = 86_400_000;
 const start = () =>
   newRotation({
     id: 'r1',

@@ -676,17 +676,23 @@ async function continueDrill(
   if (!operationName) {
     // Importing over leftovers would inflate the counts: the scratch database starts empty. A crash between here
     // and recording the operation restarts the import, which is harmless (an import overwrites by id).
+    const clearStart = Date.now();
     await clearDatabase(target);
+    const clearBeforeMs = Date.now() - clearStart;
     operationName = await deps.admin.startImport({
       database: d.database as string,
       inputUriPrefix: d.inputUriPrefix as string,
       collectionIds: (backup.collectionIds as string[] | undefined) ?? [],
     });
-    await ref.update({ operationName });
+    await ref.update({ operationName, 'timings.clearBeforeMs': clearBeforeMs });
   }
   const deadline = Date.now() + deps.waitMs;
+  let importMs: number | null = null;
   for (;;) {
     const op = await deps.admin.importStatus(operationName);
+    if (op.done && op.startTimeMs !== undefined && op.endTimeMs !== undefined) {
+      importMs = op.endTimeMs - op.startTimeMs;
+    }
     const verdict = judgeProgress(op, d.progress as ProgressMark, deps.clock.nowMs(), deps.stallMs);
     if (verdict.kind === 'failed') {
       return finishDrill(
@@ -708,6 +714,7 @@ async function continueDrill(
       return { outcome: 'waiting', drillId: id, why: 'import still running' };
     await new Promise((r) => setTimeout(r, deps.pollMs));
   }
+  const compareStart = Date.now();
   const collections = backup.countedCollections as string[];
   const restoredCounts = await countCollections(target, collections);
   const sample = (backup.sample as SampledDoc[] | undefined) ?? [];
@@ -729,7 +736,13 @@ async function continueDrill(
     id,
     verdict.ok,
     verdict.summary,
-    { restoredCounts, mismatches: verdict.mismatches.slice(0, 20), sampled: sample.length },
+    {
+      restoredCounts,
+      mismatches: verdict.mismatches.slice(0, 20),
+      sampled: sample.length,
+      'timings.importMs': importMs,
+      'timings.compareMs': Date.now() - compareStart,
+    },
     trigger,
     deps,
     target,
@@ -793,6 +806,10 @@ async function finishDrill(
     };
   });
   // The scratch copy holds production data: it does not outlive the drill.
-  if (target) await clearDatabase(target);
+  if (target) {
+    const clearStart = Date.now();
+    await clearDatabase(target);
+    await ref.update({ 'timings.clearAfterMs': Date.now() - clearStart });
+  }
   return { outcome: state, drillId: id, why };
 }

@@ -74,3 +74,17 @@ export const BACKUP_KICK_WAIT_SECONDS = defineInt('BACKUP_KICK_WAIT_SECONDS', {
   description:
     'How long onBackupKick keeps polling a newly started export before leaving it to the 10-minute backupMonitor.',
 });
+
+/**
+ * Regions probeCycle is deployed to, comma-separated: one function (and one Cloud Scheduler job) per region. The
+ * list shapes the deployment, so like ROTATION_TOPIC it is read from the environment at load.
+ */
+export const PROBE_REGIONS = (process.env.PROBE_REGIONS ?? 'europe-west1,africa-south1')
+  .split(',')
+  .map((r) => r.trim())
+  .filter(Boolean);
+
+export const PROBE_CONCURRENCY = defineInt('PROBE_CONCURRENCY', {
+  default: 50,
+  description: 'Probes one region runs at once in a cycle.',
+});

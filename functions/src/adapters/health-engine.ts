@@ -1,0 +1,467 @@
+// One probe cycle of one region: probe the checks due this minute, carry every check's counters forward, judge each
+// check across its regions, and record it all in ONE cycle document. `healthStatus/{checkId}` and `incidents/{id}`
+// are written only when a check's state changes or its incident opens, reminds or resolves, each in a transaction
+// that re-reads the status first (another region may have decided already), with its audit entries and its alert
+// (outbox) in the same commit. Decisions are core/health.ts; probes are adapters/health-probe.ts.
+import type { HealthCheck, HealthSettings } from '../config/schemas/health';
+import type { Actor } from '../core/audit-chain';
+import type { Clock } from '../core/clock';
+import {
+  checkDue,
+  decideIncident,
+  inMaintenance,
+  judgeCheck,
+  nextCounters,
+  type HealthState,
+  type RegionCounters,
+} from '../core/health';
+import { ValidationError } from '../core/errors';
+import { loadSchemas } from '../config/load-schemas';
+import { alertPublish } from './alerts';
+import { openAudit } from './audit-log';
+import { db, firestoreModule } from './firestore';
+import {
+  HEALTH_CATALOG,
+  HEALTH_CYCLES,
+  HEALTH_SETTINGS,
+  HEALTH_STATUS,
+  HEALTH_STREAM,
+  INCIDENTS,
+  cycleDocId,
+  type CycleCounters,
+  type CycleIncident,
+  type CycleResult,
+  type HealthCatalogDoc,
+  type HealthCycleDoc,
+  type HealthStatusDoc,
+} from './health-docs';
+import type { ProbeOptions, ProbeResult } from './health-probe';
+import { runOnce } from './idempotency';
+import { logger } from './logger';
+import type { Publish } from './pubsub';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+export interface HealthDeps {
+  clock: Clock;
+  /** Every region probeCycle is deployed to (PROBE_REGIONS): a check without `regions` is probed in all. */
+  regions: readonly string[];
+  concurrency: number;
+  probeAll: (
+    checks: Iterable<readonly [string, HealthCheck]>,
+    opts: ProbeOptions & { concurrency?: number },
+  ) => Promise<Map<string, ProbeResult>>;
+  secretValue: (secretId: string) => Promise<string>;
+  /** Options passed through to the probes (tests: a CA, a resolver). */
+  probeOptions?: Partial<ProbeOptions>;
+}
+
+export type CycleOutcome =
+  | {
+      outcome: 'ran';
+      docId: string;
+      probed: number;
+      assigned: number;
+      transitions: { checkId: string; from: HealthState; to: HealthState; incident?: string }[];
+      durationMs: number;
+    }
+  | { outcome: 'duplicate'; docId: string; reason: string };
+
+const DEFAULT_SETTINGS: HealthSettings = {
+  allowTargets: [],
+  reminderMinutes: 60,
+  cycleTtlDays: 35,
+};
+
+async function readSettings(): Promise<HealthSettings> {
+  const snap = await db().doc(HEALTH_SETTINGS).get();
+  if (!snap.exists) return DEFAULT_SETTINGS;
+  const { healthSettingsSchema, parseOrThrow } = await loadSchemas();
+  try {
+    return parseOrThrow(healthSettingsSchema, snap.data(), HEALTH_SETTINGS);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // Probing goes on with the safe defaults (no extra allowed targets) rather than stopping: the refusal is
+    // logged on every cycle until fixed.
+    logger({ function: 'probeCycle' }).error('settings/health is invalid: using defaults', {
+      error: err.message,
+    });
+    return DEFAULT_SETTINGS;
+  }
+}
+
+/** The latest cycle document of each region (its counters, states and incidents carry forward). */
+async function latestCycles(
+  regions: readonly string[],
+  beforeMs: number,
+): Promise<Map<string, HealthCycleDoc>> {
+  const out = new Map<string, HealthCycleDoc>();
+  await Promise.all(
+    regions.map(async (region) => {
+      const snap = await db()
+        .collection(HEALTH_CYCLES)
+        .where('region', '==', region)
+        .where('minuteMs', '<', beforeMs)
+        .orderBy('minuteMs', 'desc')
+        .limit(1)
+        .get();
+      const doc = snap.docs[0];
+      if (doc) out.set(region, doc.data() as HealthCycleDoc);
+    }),
+  );
+  return out;
+}
+
+export async function runProbeCycle(
+  trigger: { region: string; scheduleTime?: string | undefined; jobName?: string | undefined },
+  deps: HealthDeps,
+): Promise<CycleOutcome> {
+  const parsed = trigger.scheduleTime ? Date.parse(trigger.scheduleTime) : NaN;
+  const minuteMs =
+    Math.floor((Number.isFinite(parsed) ? parsed : deps.clock.nowMs()) / MINUTE_MS) * MINUTE_MS;
+  const docId = cycleDocId(trigger.region, minuteMs);
+  const correlationId = `probeCycle:${docId}`;
+  const actor: Actor = { type: 'scheduler', id: trigger.jobName ?? `probeCycle-${trigger.region}` };
+  // No lease: it would cost two writes a minute. Overlapping runs of one minute (Cloud Scheduler delivers at least
+  // once) may both probe, but only one creates the cycle document, and state transitions re-check in their
+  // transaction, so nothing is recorded twice.
+  if ((await db().collection(HEALTH_CYCLES).doc(docId).get()).exists) {
+    return { outcome: 'duplicate', docId, reason: 'this region already ran this minute' };
+  }
+  return cycle(trigger.region, minuteMs, docId, correlationId, actor, deps);
+}
+
+async function cycle(
+  region: string,
+  minuteMs: number,
+  docId: string,
+  correlationId: string,
+  actor: Actor,
+  deps: HealthDeps,
+): Promise<CycleOutcome> {
+  const startedAtMs = deps.clock.nowMs();
+  const [catalogSnap, settings, previous] = await Promise.all([
+    db().doc(HEALTH_CATALOG).get(),
+    readSettings(),
+    latestCycles(deps.regions, minuteMs),
+  ]);
+  const catalog = (catalogSnap.data() as HealthCatalogDoc | undefined)?.checks ?? {};
+  const own = previous.get(region);
+  const regionsOf = (check: HealthCheck) => check.regions ?? [...deps.regions];
+  const assigned = Object.entries(catalog).filter(
+    ([, check]) => check.enabled && regionsOf(check).includes(region),
+  );
+  const due = assigned.filter(([, check]) => checkDue(check.intervalSeconds, minuteMs));
+  const probes = await deps.probeAll(due, {
+    allowTargets: settings.allowTargets,
+    secretValue: deps.secretValue,
+    concurrency: deps.concurrency,
+    ...deps.probeOptions,
+  });
+  const nowMs = deps.clock.nowMs();
+
+  const r: Record<string, CycleResult> = {};
+  const c: Record<string, CycleCounters> = {};
+  const s: Record<string, HealthState> = {};
+  const i: Record<string, CycleIncident> = {};
+  const transitions: Extract<CycleOutcome, { outcome: 'ran' }>['transitions'] = [];
+  for (const [id, check] of assigned) {
+    const maintenance = check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs);
+    const result = probes.get(id);
+    const before = own?.c[id];
+    if (result) {
+      r[id] = [
+        result.ok ? 1 : 0,
+        Math.round(result.ms),
+        result.status ?? 0,
+        result.failed ?? '',
+        maintenance ? 1 : 0,
+      ];
+      const next = nextCounters(before ? { cf: before[0], cs: before[1] } : undefined, result.ok);
+      c[id] = [next.cf, next.cs, nowMs];
+    } else if (before) {
+      c[id] = before;
+    }
+    const counters: Record<string, RegionCounters | undefined> = {};
+    for (const x of regionsOf(check)) {
+      const t = x === region ? c[id] : previous.get(x)?.c[id];
+      counters[x] = t ? { cf: t[0], cs: t[1], lastAtMs: t[2] } : undefined;
+    }
+    const judged = judgeCheck({
+      regions: counters,
+      expectedRegions: regionsOf(check),
+      failureThreshold: check.failureThreshold,
+      successThreshold: check.successThreshold,
+      nowMs,
+      staleMs: 2 * check.intervalSeconds * 1000 + MINUTE_MS,
+    });
+    const knownState = own?.s[id] ?? 'unknown';
+    const knownIncident = own?.i[id];
+    const decision = decideIncident({
+      state: judged.state,
+      previousState: knownState,
+      open: knownIncident
+        ? { id: knownIncident[0], openedAtMs: knownIncident[1], lastReminderAtMs: knownIncident[2] }
+        : undefined,
+      inMaintenance: maintenance,
+      majorityRecovered: judged.majorityRecovered,
+      nowMs,
+      reminderMs: settings.reminderMinutes * MINUTE_MS,
+    });
+    s[id] = knownState;
+    if (knownIncident) i[id] = knownIncident;
+    if (judged.state === knownState && decision.kind === 'none') continue;
+    const applied = await applyTransition(
+      {
+        id,
+        check,
+        judged,
+        maintenance,
+        nowMs,
+        minuteMs,
+        region,
+        correlationId,
+        actor,
+        reminderMs: settings.reminderMinutes * MINUTE_MS,
+      },
+      deps,
+    );
+    s[id] = applied.state;
+    if (applied.incident) i[id] = applied.incident;
+    else delete i[id];
+    if (applied.changed)
+      transitions.push({
+        checkId: id,
+        from: knownState,
+        to: applied.state,
+        ...(applied.incidentId ? { incident: applied.incidentId } : {}),
+      });
+  }
+
+  const { Timestamp } = firestoreModule();
+  const doc: Omit<HealthCycleDoc, 'expireAt'> & { expireAt: unknown } = {
+    region,
+    minuteMs,
+    startedAtMs,
+    durationMs: deps.clock.nowMs() - startedAtMs,
+    r,
+    c,
+    s,
+    i,
+    expireAt: Timestamp.fromMillis(minuteMs + settings.cycleTtlDays * DAY_MS),
+  };
+  try {
+    await db().collection(HEALTH_CYCLES).doc(docId).create(doc);
+  } catch (err) {
+    // ALREADY_EXISTS: an overlapping run of this minute got there first.
+    if ((err as { code?: number }).code === 6) {
+      return { outcome: 'duplicate', docId, reason: 'another run wrote this minute first' };
+    }
+    throw err;
+  }
+  logger({ function: 'probeCycle', correlationId }).info('probe cycle done', {
+    region,
+    probed: due.length,
+    assigned: assigned.length,
+    transitions: transitions.length,
+    durationMs: doc.durationMs,
+  });
+  return {
+    outcome: 'ran',
+    docId,
+    probed: due.length,
+    assigned: assigned.length,
+    transitions,
+    durationMs: doc.durationMs,
+  };
+}
+
+interface TransitionInput {
+  id: string;
+  check: HealthCheck;
+  judged: ReturnType<typeof judgeCheck>;
+  maintenance: boolean;
+  nowMs: number;
+  minuteMs: number;
+  region: string;
+  correlationId: string;
+  actor: Actor;
+  reminderMs: number;
+}
+
+/**
+ * Re-reads `healthStatus/{id}` and decides again with what it holds (another region may have moved it already):
+ * writes the state change, opens / reminds / resolves the incident, audits, and queues the alerts.
+ */
+async function applyTransition(
+  t: TransitionInput,
+  deps: HealthDeps,
+): Promise<{ state: HealthState; incident?: CycleIncident; incidentId?: string; changed: boolean }> {
+  const statusRef = db().collection(HEALTH_STATUS).doc(t.id);
+  const outcome = await runOnce<{
+    state: HealthState;
+    incident: HealthStatusDoc['incident'] | undefined;
+    incidentId?: string | undefined;
+    changed: boolean;
+  }>(
+    'transition',
+    `health:${t.id}:${t.region}:${t.minuteMs}`,
+    async ({ tx }) => {
+      const snap = await tx.get(statusRef);
+      const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
+      const current = snap.data() as HealthStatusDoc | undefined;
+      const from: HealthState = current?.state ?? 'unknown';
+      const open = current?.incident ?? undefined;
+      const decision = decideIncident({
+        state: t.judged.state,
+        previousState: from,
+        open: open
+          ? { id: open.id, openedAtMs: open.openedAtMs, lastReminderAtMs: open.lastReminderAtMs }
+          : undefined,
+        inMaintenance: t.maintenance,
+        majorityRecovered: t.judged.majorityRecovered,
+        nowMs: t.nowMs,
+        reminderMs: t.reminderMs,
+      });
+      const stateChanged = from !== t.judged.state;
+      const target = `${HEALTH_STATUS}/${t.id}`;
+      const publishes: Publish[] = [];
+      let incident: HealthStatusDoc['incident'] = open ?? null;
+      let incidentId: string | undefined;
+      if (decision.kind === 'open') {
+        incidentId = `${t.id}_${new Date(t.minuteMs).toISOString().slice(0, 16)}Z`;
+        incident = { id: incidentId, openedAtMs: t.nowMs, lastReminderAtMs: t.nowMs, reminders: 0 };
+        tx.set(db().collection(INCIDENTS).doc(incidentId), {
+          id: incidentId,
+          checkId: t.id,
+          name: t.check.name,
+          state: 'open',
+          openedAtMs: t.nowMs,
+          resolvedAtMs: null,
+          durationMs: null,
+          failingRegions: t.judged.failingRegions,
+          why: t.judged.why,
+          reminders: 0,
+          lastReminderAtMs: t.nowMs,
+        });
+        audit.append(HEALTH_STREAM, {
+          actor: t.actor,
+          action: 'incident.opened',
+          target: `${INCIDENTS}/${incidentId}`,
+          reason: t.judged.why,
+          correlationId: t.correlationId,
+          details: { checkId: t.id, failingRegions: t.judged.failingRegions },
+        });
+        publishes.push(
+          alertPublish({
+            alertId: `incident-opened:${incidentId}`,
+            severity: 'critical',
+            kind: 'incident.opened',
+            title: `${t.check.name} is down`,
+            text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
+            target: `${INCIDENTS}/${incidentId}`,
+            correlationId: t.correlationId,
+            atMs: t.nowMs,
+          }),
+        );
+      } else if (decision.kind === 'remind' && open) {
+        incidentId = open.id;
+        incident = { ...open, lastReminderAtMs: t.nowMs, reminders: open.reminders + 1 };
+        tx.update(db().collection(INCIDENTS).doc(open.id), {
+          reminders: incident.reminders,
+          lastReminderAtMs: t.nowMs,
+          failingRegions: t.judged.failingRegions,
+        });
+        publishes.push(
+          alertPublish({
+            alertId: `incident-reminder:${open.id}:${incident.reminders}`,
+            severity: 'critical',
+            kind: 'incident.reminder',
+            title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
+            text: t.judged.why,
+            target: `${INCIDENTS}/${open.id}`,
+            correlationId: t.correlationId,
+            atMs: t.nowMs,
+          }),
+        );
+      } else if (decision.kind === 'resolve' && open) {
+        incidentId = open.id;
+        incident = null;
+        tx.update(db().collection(INCIDENTS).doc(open.id), {
+          state: 'resolved',
+          resolvedAtMs: t.nowMs,
+          durationMs: decision.durationMs,
+        });
+        audit.append(HEALTH_STREAM, {
+          actor: t.actor,
+          action: 'incident.resolved',
+          target: `${INCIDENTS}/${open.id}`,
+          reason: decision.why,
+          correlationId: t.correlationId,
+          details: { checkId: t.id, durationMs: decision.durationMs },
+        });
+        publishes.push(
+          alertPublish({
+            alertId: `incident-resolved:${open.id}`,
+            severity: 'info',
+            kind: 'incident.resolved',
+            title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
+            text: t.judged.why,
+            target: `${INCIDENTS}/${open.id}`,
+            correlationId: t.correlationId,
+            atMs: t.nowMs,
+          }),
+        );
+      }
+      if (!stateChanged && decision.kind === 'none') {
+        return { value: { state: from, incident: open, changed: false } };
+      }
+      const next: HealthStatusDoc = {
+        checkId: t.id,
+        name: t.check.name,
+        state: t.judged.state,
+        sinceMs: stateChanged ? t.nowMs : (current?.sinceMs ?? t.nowMs),
+        why: t.judged.why,
+        failingRegions: t.judged.failingRegions,
+        incident,
+        updatedAtMs: t.nowMs,
+      };
+      tx.set(statusRef, next);
+      if (stateChanged) {
+        audit.append(HEALTH_STREAM, {
+          actor: t.actor,
+          action: 'check.state-changed',
+          target,
+          reason: `${from} -> ${t.judged.state}: ${t.judged.why}`,
+          correlationId: t.correlationId,
+          details: { from, to: t.judged.state, region: t.region, maintenance: t.maintenance },
+        });
+      }
+      return {
+        value: { state: t.judged.state, incident: incident ?? undefined, incidentId, changed: stateChanged },
+        publishes,
+      };
+    },
+    { clock: deps.clock },
+  );
+  if (outcome.duplicate) {
+    // A retry of this very cycle after its transaction committed: read what it wrote.
+    const snap = (await statusRef.get()).data() as HealthStatusDoc | undefined;
+    const inc = snap?.incident;
+    return {
+      state: snap?.state ?? 'unknown',
+      ...(inc ? { incident: [inc.id, inc.openedAtMs, inc.lastReminderAtMs] as CycleIncident } : {}),
+      changed: false,
+    };
+  }
+  const v = outcome.value;
+  return {
+    state: v.state,
+    ...(v.incident
+      ? { incident: [v.incident.id, v.incident.openedAtMs, v.incident.lastReminderAtMs] as CycleIncident }
+      : {}),
+    ...(v.incidentId ? { incidentId: v.incidentId } : {}),
+    changed: v.changed,
+  };
+}

@@ -1,0 +1,308 @@
+// The probe cycle end to end: runProbeCycle in this process, with the real prober against a local server, the real
+// Firestore emulator and Pub/Sub (alerts), and onHealthCheckWritten running in the Functions emulator for the
+// definition tests. Regions are played by calling the cycle once per region per minute; the server answers each
+// region as the test says, so "failing in r1 only" is a real failure seen only by r1's probes.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { db } from '../../functions/src/adapters/firestore';
+import { runProbeCycle, type HealthDeps } from '../../functions/src/adapters/health-engine';
+import { HEALTH_CATALOG, cycleDocId } from '../../functions/src/adapters/health-docs';
+import { probeAll } from '../../functions/src/adapters/health-probe';
+import { healthCheckSchema } from '../../functions/src/config/schemas/health';
+import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
+
+const MINUTE = 60_000;
+let server: Server;
+let base = '';
+let currentRegion = '';
+const failingIn = new Set<string>();
+let hits = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits += 1;
+    if (failingIn.has(currentRegion)) res.writeHead(503).end('down for maintenance');
+    else res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"UP"}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+const alerts = collectAlertsForFile();
+
+beforeEach(async () => {
+  await rest.clear();
+  failingIn.clear();
+  await db()
+    .doc('settings/health')
+    .set({ allowTargets: ['127.0.0.1'], reminderMinutes: 5 });
+});
+
+let seq = 0;
+function uniqueId(prefix: string): string {
+  seq += 1;
+  return `${prefix}-${Date.now().toString(36)}-${seq}`;
+}
+
+/** Writes the catalog directly (what onHealthCheckWritten keeps), from definitions validated by the real schema. */
+async function catalog(checks: Record<string, Record<string, unknown>>): Promise<void> {
+  const parsed = Object.fromEntries(
+    Object.entries(checks).map(([id, c]) => [id, healthCheckSchema.parse(c)]),
+  );
+  await db().doc(HEALTH_CATALOG).set({ checks: parsed, refused: {}, updatedAtMs: Date.now() });
+}
+
+function check(extra: Record<string, unknown> = {}) {
+  return {
+    name: 'Bvester API',
+    type: 'http',
+    target: `${base}/health`,
+    conditions: ['status == 200', 'json $.status == "UP"'],
+    failureThreshold: 3,
+    successThreshold: 2,
+    timeoutMs: 2_000,
+    ...extra,
+  };
+}
+
+interface TestClock {
+  t: number;
+  nowMs(): number;
+}
+
+function deps(clock: TestClock, regions: string[]): HealthDeps {
+  return {
+    clock,
+    regions,
+    concurrency: 10,
+    probeAll,
+    secretValue: () => Promise.reject(new Error('no secrets here')),
+  };
+}
+
+/** A minute far from other tests' minutes (cycle ids are region + minute). */
+function startMinute(): number {
+  seq += 1;
+  return Math.floor(Date.now() / MINUTE) * MINUTE - (1000 + seq * 200) * MINUTE;
+}
+
+/** Runs one minute: each region's cycle in turn, as the server answers that region. */
+async function minute(clock: TestClock, minuteMs: number, regions: string[], all: string[] = regions) {
+  const outcomes = [];
+  for (const region of regions) {
+    currentRegion = region;
+    clock.t = minuteMs + 2_000;
+    outcomes.push(
+      await runProbeCycle({ region, scheduleTime: new Date(minuteMs).toISOString() }, deps(clock, all)),
+    );
+  }
+  return outcomes;
+}
+
+async function status(id: string) {
+  return (await db().collection('healthStatus').doc(id).get()).data();
+}
+
+async function incidents(checkId: string) {
+  const snap = await db().collection('incidents').where('checkId', '==', checkId).get();
+  return snap.docs.map((d) => d.data());
+}
+
+describe('probe cycle: thresholds, incidents, storage', () => {
+  it('moves a check through its states exactly per the thresholds and writes status only on change', async () => {
+    const id = uniqueId('api');
+    await catalog({ [id]: check({ regions: ['europe-west1'] }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    let m = startMinute();
+    const states: (string | undefined)[] = [];
+    const step = async () => {
+      await minute(clock, m, ['europe-west1']);
+      states.push((await status(id))?.state);
+      m += MINUTE;
+    };
+    await step(); // ok 1: cs 1 < successThreshold 2
+    await step(); // ok 2: up
+    const upSince = (await status(id))!.updatedAtMs;
+    await step(); // ok 3: no change, no write
+    expect((await status(id))!.updatedAtMs).toBe(upSince);
+    failingIn.add('europe-west1');
+    await step(); // fail 1: degraded
+    await step(); // fail 2: degraded
+    expect(await incidents(id)).toEqual([]);
+    await step(); // fail 3: down, incident opened
+    const opened = await incidents(id);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ state: 'open', checkId: id, failingRegions: ['europe-west1'] });
+    failingIn.clear();
+    await step(); // ok 1: still down (cs 1)... the incident stays open
+    expect((await incidents(id))[0]!.state).toBe('open');
+    await step(); // ok 2: up, resolved
+    // A new check warms up as degraded; one success after an outage is not yet `up` (successThreshold 2).
+    expect(states).toEqual(['degraded', 'up', 'up', 'degraded', 'degraded', 'down', 'degraded', 'up']);
+    const resolved = (await incidents(id))[0]!;
+    expect(resolved).toMatchObject({ state: 'resolved', durationMs: 2 * MINUTE });
+    await waitFor(() => alerts.messages.some((a) => a.data.alertId === `incident-resolved:${resolved.id}`), {
+      what: 'the resolution alert',
+    });
+    expect(alerts.messages.filter((a) => a.data.alertId === `incident-opened:${resolved.id}`)).toHaveLength(
+      1,
+    );
+    // One cycle document per minute, each holding the result and the counters.
+    const cycles = await db().collection('healthCycles').where('region', '==', 'europe-west1').get();
+    const mine = cycles.docs.filter((d) => d.get(`c.${id}`) !== undefined);
+    expect(mine).toHaveLength(8);
+    const last = mine.map((d) => d.data()).sort((a, b) => a.minuteMs - b.minuteMs)[7]!;
+    expect(last.r[id]).toEqual([1, expect.any(Number), 200, '', 0]);
+    expect(last.c[id]).toEqual([0, 2, expect.any(Number)]);
+  });
+
+  it('opens an incident only when a majority of regions fail', async () => {
+    const id = uniqueId('majority');
+    const regions = ['europe-west1', 'africa-south1', 'us-central1'];
+    await catalog({ [id]: check({ failureThreshold: 2 }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    let m = startMinute();
+    failingIn.add('europe-west1'); // one region's network trouble
+    for (let k = 0; k < 4; k += 1, m += MINUTE) await minute(clock, m, regions);
+    expect((await status(id))!.state).toBe('degraded');
+    expect(await incidents(id)).toEqual([]);
+    failingIn.add('africa-south1'); // now two of three
+    await minute(clock, m, regions);
+    m += MINUTE;
+    expect(await incidents(id)).toEqual([]); // r2 has failed once: below the threshold
+    await minute(clock, m, regions);
+    expect((await status(id))!.state).toBe('down');
+    const opened = await incidents(id);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]!.failingRegions).toEqual(['europe-west1', 'africa-south1']);
+  });
+
+  it('does not open an incident during a maintenance window, and marks the results', async () => {
+    const id = uniqueId('maint');
+    const m0 = startMinute();
+    const startLocal = new Date(m0 - 5 * MINUTE).toISOString().slice(0, 16); // UTC wall clock
+    await catalog({
+      [id]: check({
+        regions: ['europe-west1'],
+        failureThreshold: 1,
+        maintenance: [{ start: startLocal, durationMinutes: 60, timeZone: 'UTC' }],
+      }),
+    });
+    const clock = { t: 0, nowMs: () => clock.t };
+    failingIn.add('europe-west1');
+    for (let k = 0; k < 3; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
+    expect((await status(id))!.state).toBe('down');
+    expect(await incidents(id)).toEqual([]);
+    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m0)).get()).data()!;
+    expect(cycle.r[id]).toEqual([0, expect.any(Number), 503, expect.stringContaining('503'), 1]);
+  });
+
+  it('writes one cycle document for two overlapping runs of one region and minute', async () => {
+    const id = uniqueId('overlap');
+    await catalog({ [id]: check({ regions: ['europe-west1'] }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m = startMinute();
+    currentRegion = 'europe-west1';
+    clock.t = m + 1_000;
+    const before = hits;
+    const runs = await Promise.all([
+      runProbeCycle(
+        { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+        deps(clock, ['europe-west1']),
+      ),
+      runProbeCycle(
+        { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+        deps(clock, ['europe-west1']),
+      ),
+    ]);
+    expect(runs.map((r) => r.outcome).sort()).toEqual(['duplicate', 'ran']);
+    expect(hits - before).toBeLessThanOrEqual(2); // both may probe (no lease: it would cost 2 writes a minute)
+    const again = await runProbeCycle(
+      { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+      deps(clock, ['europe-west1']),
+    );
+    expect(again.outcome).toBe('duplicate');
+    expect((await db().collection('healthCycles').doc(cycleDocId('europe-west1', m)).get()).exists).toBe(
+      true,
+    );
+  });
+
+  it('probes a check only in the minutes its interval makes due, carrying its counters between them', async () => {
+    const id = uniqueId('every5');
+    await catalog({ [id]: check({ regions: ['europe-west1'], intervalSeconds: 300 }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m0 = Math.floor(startMinute() / (5 * MINUTE)) * 5 * MINUTE;
+    const before = hits;
+    for (let k = 0; k < 6; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
+    expect(hits - before).toBe(2); // minutes 0 and 5
+    const mid = (
+      await db()
+        .collection('healthCycles')
+        .doc(cycleDocId('europe-west1', m0 + 2 * MINUTE))
+        .get()
+    ).data()!;
+    expect(mid.r[id]).toBeUndefined();
+    expect(mid.c[id]).toEqual([0, 1, expect.any(Number)]);
+  });
+
+  it('refuses targets the SSRF guard does not allow, recording the reason as the failure', async () => {
+    const id = uniqueId('ssrf');
+    await db().doc('settings/health').set({ allowTargets: [] });
+    await catalog({
+      [id]: check({ regions: ['europe-west1'], target: 'http://169.254.169.254/computeMetadata/v1/' }),
+    });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m = startMinute();
+    await minute(clock, m, ['europe-west1']);
+    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m)).get()).data()!;
+    expect(cycle.r[id][0]).toBe(0);
+    expect(cycle.r[id][3]).toMatch(/^refused: 169\.254\.169\.254/);
+  });
+});
+
+describe('onHealthCheckWritten (Functions emulator)', () => {
+  it('puts a valid definition in the catalog, and keeps it running when an invalid edit is refused', async () => {
+    const id = uniqueId('edit');
+    await rest.set(`healthChecks/${id}`, check({ regions: ['europe-west1'] }));
+    const first = await waitFor(
+      async () =>
+        ((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`) as Record<string, unknown>) ?? undefined,
+      { what: 'the catalog entry' },
+    );
+    expect(first).toMatchObject({ name: 'Bvester API', failureThreshold: 3, enabled: true });
+    await rest.set(
+      `healthChecks/${id}`,
+      check({ regions: ['europe-west1'], failureThreshold: 0, conditions: ['status >< 2'] }),
+    );
+    const refused = await waitFor(
+      async () =>
+        (await db().doc(HEALTH_CATALOG).get()).get(`refused.${id}`) as { field: string } | undefined,
+      { what: 'the refusal' },
+    );
+    expect(refused.field).toMatch(/conditions\[0\]|failureThreshold/);
+    expect((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`)).toEqual(first);
+    const audit = await db()
+      .collection('auditLog')
+      .where('stream', '==', 'health')
+      .where('target', '==', `healthChecks/${id}`)
+      .get();
+    expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual([
+      'check.created',
+      'check.refused',
+    ]);
+    await waitFor(
+      () =>
+        alerts.messages.find(
+          (a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`,
+        ),
+      {
+        what: 'the refusal alert',
+      },
+    );
+  });
+});
