@@ -36,6 +36,23 @@ await rest.set('settings/github', {
   hooks: [{ owner: 'Codertocat', repo: 'Hello-World', hookId: hook.id }],
 });
 
+// Health checks of the local suite itself (loopback is refused unless allowed, as in production).
+await rest.set('settings/health', { allowTargets: ['127.0.0.1'], reminderMinutes: 60, cycleTtlDays: 35 });
+await rest.set('healthChecks/firestore-emulator', {
+  name: 'Firestore emulator',
+  type: 'http',
+  target: `http://${process.env.FIRESTORE_EMULATOR_HOST}/`,
+  conditions: ['status == 200', 'body contains "Ok"', 'responseTimeMs < 1000'],
+  tags: ['demo'],
+});
+await rest.set('healthChecks/github-webhook', {
+  name: 'githubWebhook refuses GET',
+  type: 'http',
+  target: webhookUrl,
+  conditions: ['status == 405'],
+  tags: ['demo'],
+});
+
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
 const exported = Object.keys(await import(indexJs).then((m) => m.default ?? m));
 const scheduled = findScheduledFunctions(indexJs);
@@ -61,6 +78,9 @@ Play GitHub (the stand-in signs and sends a release to githubWebhook; a rollout 
     -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'
 
   GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> githubWebhook)
+
+Health: two demo checks are probed every minute from europe-west1 and africa-south1 (healthCycles, healthStatus);
+the public status (after the first 10-minute rollup): ${functionsUrl}/${project}/${region}/status
 
 Backups: an export of the demo data runs now (backups/{id}: running -> verified), a restore drill 20 s later
 (drills/{id}: passed). The bucket gs://demo-fireops-backups is the folder

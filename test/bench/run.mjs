@@ -11,6 +11,7 @@ const benches = {
   webhook: async () => (await import('./webhook.mjs')).webhook(),
   rotation: async () => (await import('./rotation.mjs')).rotation(),
   export: async () => (await import('./export.mjs')).exportBench(),
+  health: async () => (await import('./health.mjs')).health(),
 };
 
 const which = process.argv[2] ?? 'all';
