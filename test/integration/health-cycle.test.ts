@@ -145,6 +145,26 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     // A new check warms up as degraded; one success after an outage is not yet `up` (successThreshold 2).
     expect(states).toEqual(['degraded', 'up', 'up', 'degraded', 'degraded', 'down', 'degraded', 'up']);
     const resolved = (await incidents(id))[0]!;
+    // Every change is audited: one entry per cycle that changed something, listing each check's transition.
+    const audited = (
+      await db()
+        .collection('auditLog')
+        .where('stream', '==', 'health')
+        .where('action', '==', 'health.transitions')
+        .get()
+    ).docs.flatMap((d) =>
+      (d.get('details') as { checkId: string; to: string; incidentAction: string | null }[]).filter(
+        (t) => t.checkId === id,
+      ),
+    );
+    expect(audited.map((t) => [t.to, t.incidentAction])).toEqual([
+      ['degraded', null],
+      ['up', null],
+      ['degraded', null],
+      ['down', 'opened'],
+      ['degraded', null],
+      ['up', 'resolved'],
+    ]);
     expect(resolved).toMatchObject({ state: 'resolved', durationMs: 2 * MINUTE });
     await waitFor(() => alerts.messages.some((a) => a.data.alertId === `incident-resolved:${resolved.id}`), {
       what: 'the resolution alert',

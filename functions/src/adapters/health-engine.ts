@@ -57,13 +57,31 @@ export interface HealthDeps {
   probeOptions?: Partial<ProbeOptions>;
 }
 
+export interface Transition {
+  checkId: string;
+  from: HealthState;
+  to: HealthState;
+  why: string;
+  failingRegions: string[];
+  maintenance: boolean;
+  incident?: string;
+  incidentAction?: 'opened' | 'reminded' | 'resolved';
+}
+
+interface Candidate {
+  id: string;
+  check: HealthCheck;
+  judged: ReturnType<typeof judgeCheck>;
+  maintenance: boolean;
+}
+
 export type CycleOutcome =
   | {
       outcome: 'ran';
       docId: string;
       probed: number;
       assigned: number;
-      transitions: { checkId: string; from: HealthState; to: HealthState; incident?: string }[];
+      transitions: Transition[];
       durationMs: number;
     }
   | { outcome: 'duplicate'; docId: string; reason: string };
@@ -165,7 +183,8 @@ async function cycle(
   const c: Record<string, CycleCounters> = {};
   const s: Record<string, HealthState> = {};
   const i: Record<string, CycleIncident> = {};
-  const transitions: Extract<CycleOutcome, { outcome: 'ran' }>['transitions'] = [];
+  const transitions: Transition[] = [];
+  const candidates: Candidate[] = [];
   for (const [id, check] of assigned) {
     const maintenance = check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs);
     const result = probes.get(id);
@@ -212,35 +231,12 @@ async function cycle(
     s[id] = knownState;
     if (knownIncident) i[id] = knownIncident;
     if (judged.state === knownState && decision.kind === 'none') continue;
-    const applied = await applyTransition(
-      {
-        id,
-        check,
-        judged,
-        maintenance,
-        nowMs,
-        minuteMs,
-        region,
-        correlationId,
-        actor,
-        reminderMs: settings.reminderMinutes * MINUTE_MS,
-      },
-      deps,
-    );
-    s[id] = applied.state;
-    if (applied.incident) i[id] = applied.incident;
-    else delete i[id];
-    if (applied.changed)
-      transitions.push({
-        checkId: id,
-        from: knownState,
-        to: applied.state,
-        ...(applied.incidentId ? { incident: applied.incidentId } : {}),
-      });
+    candidates.push({ id, check, judged, maintenance });
   }
 
   const { Timestamp } = firestoreModule();
-  const doc: Omit<HealthCycleDoc, 'expireAt'> & { expireAt: unknown } = {
+  const cycleRef = db().collection(HEALTH_CYCLES).doc(docId);
+  const doc = () => ({
     region,
     minuteMs,
     startedAtMs,
@@ -250,9 +246,73 @@ async function cycle(
     s,
     i,
     expireAt: Timestamp.fromMillis(minuteMs + settings.cycleTtlDays * DAY_MS),
-  };
+  });
+  const reminderMs = settings.reminderMinutes * MINUTE_MS;
   try {
-    await db().collection(HEALTH_CYCLES).doc(docId).create(doc);
+    if (!candidates.length) {
+      // The steady state: one write.
+      await cycleRef.create(doc());
+    } else {
+      // Changes: the cycle document, every status and incident touched, ONE audit entry listing them, and the
+      // alerts (outbox) commit together; the cycle document's create makes a second run of the minute fail whole.
+      const outcome = await runOnce(
+        'transition',
+        `cycle:${docId}`,
+        async ({ tx }) => {
+          const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
+          const snaps = await tx.getAll(...refs);
+          const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
+          const publishes: Publish[] = [];
+          const done: typeof transitions = [];
+          candidates.forEach((t, k) => {
+            const applied = applyTransition(tx, snaps[k]!.data() as HealthStatusDoc | undefined, {
+              ...t,
+              nowMs,
+              minuteMs,
+              region,
+              correlationId,
+              reminderMs,
+            });
+            s[t.id] = applied.state;
+            if (applied.incident) i[t.id] = applied.incident;
+            else delete i[t.id];
+            publishes.push(...applied.publishes);
+            if (applied.changed || applied.incidentAction) done.push(applied.transition);
+          });
+          tx.create(cycleRef, doc());
+          if (done.length) {
+            audit.append(HEALTH_STREAM, {
+              actor,
+              action: 'health.transitions',
+              target: `${HEALTH_CYCLES}/${docId}`,
+              reason: done
+                .map(
+                  (t) =>
+                    `${t.checkId} ${t.from}->${t.to}${t.incident ? ` (${t.incidentAction} ${t.incident})` : ''}`,
+                )
+                .join('; ')
+                .slice(0, 1000),
+              correlationId,
+              details: done.map((t) => ({
+                checkId: t.checkId,
+                from: t.from,
+                to: t.to,
+                why: t.why,
+                failingRegions: t.failingRegions,
+                incident: t.incident ?? null,
+                incidentAction: t.incidentAction ?? null,
+                maintenance: t.maintenance,
+              })),
+            });
+          }
+          return { value: done, publishes };
+        },
+        { clock: deps.clock },
+      );
+      if (outcome.duplicate)
+        return { outcome: 'duplicate', docId, reason: 'this minute was already recorded' };
+      transitions.push(...outcome.value);
+    }
   } catch (err) {
     // ALREADY_EXISTS: an overlapping run of this minute got there first.
     if ((err as { code?: number }).code === 6) {
@@ -260,208 +320,167 @@ async function cycle(
     }
     throw err;
   }
+  const durationMs = deps.clock.nowMs() - startedAtMs;
   logger({ function: 'probeCycle', correlationId }).info('probe cycle done', {
     region,
     probed: due.length,
     assigned: assigned.length,
     transitions: transitions.length,
-    durationMs: doc.durationMs,
+    durationMs,
   });
-  return {
-    outcome: 'ran',
-    docId,
-    probed: due.length,
-    assigned: assigned.length,
-    transitions,
-    durationMs: doc.durationMs,
-  };
+  return { outcome: 'ran', docId, probed: due.length, assigned: assigned.length, transitions, durationMs };
 }
 
-interface TransitionInput {
-  id: string;
-  check: HealthCheck;
-  judged: ReturnType<typeof judgeCheck>;
-  maintenance: boolean;
+interface TransitionInput extends Candidate {
   nowMs: number;
   minuteMs: number;
   region: string;
   correlationId: string;
-  actor: Actor;
   reminderMs: number;
 }
 
 /**
- * Re-reads `healthStatus/{id}` and decides again with what it holds (another region may have moved it already):
- * writes the state change, opens / reminds / resolves the incident, audits, and queues the alerts.
+ * Decides again with what `healthStatus/{id}` holds (another region may have moved it already) and writes, in the
+ * cycle's transaction, the state change and the incident opened, reminded or resolved, with its alert.
  */
-async function applyTransition(
+function applyTransition(
+  tx: FirebaseFirestore.Transaction,
+  current: HealthStatusDoc | undefined,
   t: TransitionInput,
-  deps: HealthDeps,
-): Promise<{ state: HealthState; incident?: CycleIncident; incidentId?: string; changed: boolean }> {
+): {
+  state: HealthState;
+  incident?: CycleIncident;
+  changed: boolean;
+  incidentAction?: Transition['incidentAction'];
+  transition: Transition;
+  publishes: Publish[];
+} {
   const statusRef = db().collection(HEALTH_STATUS).doc(t.id);
-  const outcome = await runOnce<{
-    state: HealthState;
-    incident: HealthStatusDoc['incident'] | undefined;
-    incidentId?: string | undefined;
-    changed: boolean;
-  }>(
-    'transition',
-    `health:${t.id}:${t.region}:${t.minuteMs}`,
-    async ({ tx }) => {
-      const snap = await tx.get(statusRef);
-      const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
-      const current = snap.data() as HealthStatusDoc | undefined;
-      const from: HealthState = current?.state ?? 'unknown';
-      const open = current?.incident ?? undefined;
-      const decision = decideIncident({
-        state: t.judged.state,
-        previousState: from,
-        open: open
-          ? { id: open.id, openedAtMs: open.openedAtMs, lastReminderAtMs: open.lastReminderAtMs }
-          : undefined,
-        inMaintenance: t.maintenance,
-        majorityRecovered: t.judged.majorityRecovered,
-        nowMs: t.nowMs,
-        reminderMs: t.reminderMs,
-      });
-      const stateChanged = from !== t.judged.state;
-      const target = `${HEALTH_STATUS}/${t.id}`;
-      const publishes: Publish[] = [];
-      let incident: HealthStatusDoc['incident'] = open ?? null;
-      let incidentId: string | undefined;
-      if (decision.kind === 'open') {
-        incidentId = `${t.id}_${new Date(t.minuteMs).toISOString().slice(0, 16)}Z`;
-        incident = { id: incidentId, openedAtMs: t.nowMs, lastReminderAtMs: t.nowMs, reminders: 0 };
-        tx.set(db().collection(INCIDENTS).doc(incidentId), {
-          id: incidentId,
-          checkId: t.id,
-          name: t.check.name,
-          state: 'open',
-          openedAtMs: t.nowMs,
-          resolvedAtMs: null,
-          durationMs: null,
-          failingRegions: t.judged.failingRegions,
-          why: t.judged.why,
-          reminders: 0,
-          lastReminderAtMs: t.nowMs,
-        });
-        audit.append(HEALTH_STREAM, {
-          actor: t.actor,
-          action: 'incident.opened',
-          target: `${INCIDENTS}/${incidentId}`,
-          reason: t.judged.why,
-          correlationId: t.correlationId,
-          details: { checkId: t.id, failingRegions: t.judged.failingRegions },
-        });
-        publishes.push(
-          alertPublish({
-            alertId: `incident-opened:${incidentId}`,
-            severity: 'critical',
-            kind: 'incident.opened',
-            title: `${t.check.name} is down`,
-            text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
-            target: `${INCIDENTS}/${incidentId}`,
-            correlationId: t.correlationId,
-            atMs: t.nowMs,
-          }),
-        );
-      } else if (decision.kind === 'remind' && open) {
-        incidentId = open.id;
-        incident = { ...open, lastReminderAtMs: t.nowMs, reminders: open.reminders + 1 };
-        tx.update(db().collection(INCIDENTS).doc(open.id), {
-          reminders: incident.reminders,
-          lastReminderAtMs: t.nowMs,
-          failingRegions: t.judged.failingRegions,
-        });
-        publishes.push(
-          alertPublish({
-            alertId: `incident-reminder:${open.id}:${incident.reminders}`,
-            severity: 'critical',
-            kind: 'incident.reminder',
-            title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
-            text: t.judged.why,
-            target: `${INCIDENTS}/${open.id}`,
-            correlationId: t.correlationId,
-            atMs: t.nowMs,
-          }),
-        );
-      } else if (decision.kind === 'resolve' && open) {
-        incidentId = open.id;
-        incident = null;
-        tx.update(db().collection(INCIDENTS).doc(open.id), {
-          state: 'resolved',
-          resolvedAtMs: t.nowMs,
-          durationMs: decision.durationMs,
-        });
-        audit.append(HEALTH_STREAM, {
-          actor: t.actor,
-          action: 'incident.resolved',
-          target: `${INCIDENTS}/${open.id}`,
-          reason: decision.why,
-          correlationId: t.correlationId,
-          details: { checkId: t.id, durationMs: decision.durationMs },
-        });
-        publishes.push(
-          alertPublish({
-            alertId: `incident-resolved:${open.id}`,
-            severity: 'info',
-            kind: 'incident.resolved',
-            title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
-            text: t.judged.why,
-            target: `${INCIDENTS}/${open.id}`,
-            correlationId: t.correlationId,
-            atMs: t.nowMs,
-          }),
-        );
-      }
-      if (!stateChanged && decision.kind === 'none') {
-        return { value: { state: from, incident: open, changed: false } };
-      }
-      const next: HealthStatusDoc = {
-        checkId: t.id,
-        name: t.check.name,
-        state: t.judged.state,
-        sinceMs: stateChanged ? t.nowMs : (current?.sinceMs ?? t.nowMs),
-        why: t.judged.why,
-        failingRegions: t.judged.failingRegions,
-        incident,
-        updatedAtMs: t.nowMs,
-      };
-      tx.set(statusRef, next);
-      if (stateChanged) {
-        audit.append(HEALTH_STREAM, {
-          actor: t.actor,
-          action: 'check.state-changed',
-          target,
-          reason: `${from} -> ${t.judged.state}: ${t.judged.why}`,
-          correlationId: t.correlationId,
-          details: { from, to: t.judged.state, region: t.region, maintenance: t.maintenance },
-        });
-      }
-      return {
-        value: { state: t.judged.state, incident: incident ?? undefined, incidentId, changed: stateChanged },
-        publishes,
-      };
-    },
-    { clock: deps.clock },
-  );
-  if (outcome.duplicate) {
-    // A retry of this very cycle after its transaction committed: read what it wrote.
-    const snap = (await statusRef.get()).data() as HealthStatusDoc | undefined;
-    const inc = snap?.incident;
-    return {
-      state: snap?.state ?? 'unknown',
-      ...(inc ? { incident: [inc.id, inc.openedAtMs, inc.lastReminderAtMs] as CycleIncident } : {}),
-      changed: false,
-    };
+  const from: HealthState = current?.state ?? 'unknown';
+  const open = current?.incident ?? undefined;
+  const decision = decideIncident({
+    state: t.judged.state,
+    previousState: from,
+    open: open
+      ? { id: open.id, openedAtMs: open.openedAtMs, lastReminderAtMs: open.lastReminderAtMs }
+      : undefined,
+    inMaintenance: t.maintenance,
+    majorityRecovered: t.judged.majorityRecovered,
+    nowMs: t.nowMs,
+    reminderMs: t.reminderMs,
+  });
+  const stateChanged = from !== t.judged.state;
+  const publishes: Publish[] = [];
+  let incident: HealthStatusDoc['incident'] = open ?? null;
+  let incidentId: string | undefined;
+  let incidentAction: Transition['incidentAction'];
+  if (decision.kind === 'open') {
+    incidentId = `${t.id}_${new Date(t.minuteMs).toISOString().slice(0, 16)}Z`;
+    incidentAction = 'opened';
+    incident = { id: incidentId, openedAtMs: t.nowMs, lastReminderAtMs: t.nowMs, reminders: 0 };
+    tx.set(db().collection(INCIDENTS).doc(incidentId), {
+      id: incidentId,
+      checkId: t.id,
+      name: t.check.name,
+      state: 'open',
+      openedAtMs: t.nowMs,
+      resolvedAtMs: null,
+      durationMs: null,
+      failingRegions: t.judged.failingRegions,
+      why: t.judged.why,
+      reminders: 0,
+      lastReminderAtMs: t.nowMs,
+    });
+    publishes.push(
+      alertPublish({
+        alertId: `incident-opened:${incidentId}`,
+        severity: 'critical',
+        kind: 'incident.opened',
+        title: `${t.check.name} is down`,
+        text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
+        target: `${INCIDENTS}/${incidentId}`,
+        correlationId: t.correlationId,
+        atMs: t.nowMs,
+      }),
+    );
+  } else if (decision.kind === 'remind' && open) {
+    incidentId = open.id;
+    incidentAction = 'reminded';
+    incident = { ...open, lastReminderAtMs: t.nowMs, reminders: open.reminders + 1 };
+    tx.update(db().collection(INCIDENTS).doc(open.id), {
+      reminders: incident.reminders,
+      lastReminderAtMs: t.nowMs,
+      failingRegions: t.judged.failingRegions,
+    });
+    publishes.push(
+      alertPublish({
+        alertId: `incident-reminder:${open.id}:${incident.reminders}`,
+        severity: 'critical',
+        kind: 'incident.reminder',
+        title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
+        text: t.judged.why,
+        target: `${INCIDENTS}/${open.id}`,
+        correlationId: t.correlationId,
+        atMs: t.nowMs,
+      }),
+    );
+  } else if (decision.kind === 'resolve' && open) {
+    incidentId = open.id;
+    incidentAction = 'resolved';
+    incident = null;
+    tx.update(db().collection(INCIDENTS).doc(open.id), {
+      state: 'resolved',
+      resolvedAtMs: t.nowMs,
+      durationMs: decision.durationMs,
+    });
+    publishes.push(
+      alertPublish({
+        alertId: `incident-resolved:${open.id}`,
+        severity: 'info',
+        kind: 'incident.resolved',
+        title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
+        text: t.judged.why,
+        target: `${INCIDENTS}/${open.id}`,
+        correlationId: t.correlationId,
+        atMs: t.nowMs,
+      }),
+    );
   }
-  const v = outcome.value;
+  const transition: Transition = {
+    checkId: t.id,
+    from,
+    to: t.judged.state,
+    why: t.judged.why,
+    failingRegions: t.judged.failingRegions,
+    maintenance: t.maintenance,
+    ...(incidentId ? { incident: incidentId } : {}),
+    ...(incidentAction ? { incidentAction } : {}),
+  };
+  const asCycle = (inc: HealthStatusDoc['incident']): CycleIncident | undefined =>
+    inc ? [inc.id, inc.openedAtMs, inc.lastReminderAtMs] : undefined;
+  if (!stateChanged && decision.kind === 'none') {
+    // Another region got there first: nothing to write, but this region learns the current state.
+    const inc = asCycle(open ?? null);
+    return { state: from, ...(inc ? { incident: inc } : {}), changed: false, transition, publishes };
+  }
+  const next: HealthStatusDoc = {
+    checkId: t.id,
+    name: t.check.name,
+    state: t.judged.state,
+    sinceMs: stateChanged ? t.nowMs : (current?.sinceMs ?? t.nowMs),
+    why: t.judged.why,
+    failingRegions: t.judged.failingRegions,
+    incident,
+    updatedAtMs: t.nowMs,
+  };
+  tx.set(statusRef, next);
+  const inc = asCycle(incident);
   return {
-    state: v.state,
-    ...(v.incident
-      ? { incident: [v.incident.id, v.incident.openedAtMs, v.incident.lastReminderAtMs] as CycleIncident }
-      : {}),
-    ...(v.incidentId ? { incidentId: v.incidentId } : {}),
-    changed: v.changed,
+    state: t.judged.state,
+    ...(inc ? { incident: inc } : {}),
+    changed: stateChanged,
+    ...(incidentAction ? { incidentAction } : {}),
+    transition,
+    publishes,
   };
 }
