@@ -12,6 +12,7 @@ const benches = {
   rotation: async () => (await import('./rotation.mjs')).rotation(),
   export: async () => (await import('./export.mjs')).exportBench(),
   health: async () => (await import('./health.mjs')).health(),
+  judge: async () => (await import('./judge.mjs')).judge(),
 };
 
 const which = process.argv[2] ?? 'all';
