@@ -171,6 +171,16 @@ async function startStandIns({ seed }) {
   // @google-cloud/storage honours STORAGE_EMULATOR_HOST natively (a URL, requests go to {url}/b/...).
   env.STORAGE_EMULATOR_HOST = storage.url;
   env.FIREOPS_BUCKETS_DIR = bucketsDir;
+
+  const { startCloudRunStandIn } = await import('./cloud-run/server.mjs');
+  const cloudRun = await startCloudRunStandIn({
+    port: Number(process.env.CLOUD_RUN_STAND_IN_PORT ?? 9335 + PORT_OFFSET),
+    controlPort: Number(process.env.CLOUD_RUN_CONTROL_PORT ?? 9336 + PORT_OFFSET),
+  });
+  stops.push(() => cloudRun.close());
+  // The cloud-run traffic router (functions/src/adapters/canary-routers.ts) honours CLOUD_RUN_EMULATOR_HOST.
+  env.CLOUD_RUN_EMULATOR_HOST = cloudRun.address;
+  env.CLOUD_RUN_STAND_IN_URL = cloudRun.controlUrl;
   return { env, stop: () => Promise.allSettled(stops.map((s) => s())) };
 }
 

@@ -1,0 +1,780 @@
+// @ts-check
+/**
+ * Local stand-in for the Cloud Run Admin API v2, the part a canary router uses: a gRPC server implementing
+ * `google.cloud.run.v2.Services` (`GetService`, `ListServices`, `UpdateService` as a long-running operation),
+ * `google.cloud.run.v2.Revisions` (`GetRevision`, `ListRevisions`) and `google.longrunning.Operations`
+ * (`GetOperation`), good enough for the real `ServicesClient`/`RevisionsClient` of `@google-cloud/run` to talk to
+ * unchanged. Google ships no emulator for it.
+ *
+ *   node emulators/cloud-run/server.mjs [--port 9335] [--control-port 9336] [--delay-ms 50]
+ *
+ * Services and revisions live in memory and are seeded through a small HTTP control API (`/_stand-in/...`), which
+ * also injects faults. See README.md next to this file for the routes and the known differences from Cloud Run.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import grpc from '@grpc/grpc-js';
+import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
+import { loadClientProtos } from '../shared/protos.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The Google client packages live in functions/node_modules (the copies the functions use).
+const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
+
+const SERVICES = 'google.cloud.run.v2.Services';
+const REVISIONS = 'google.cloud.run.v2.Revisions';
+const OPERATIONS = 'google.longrunning.Operations';
+const RUN_TYPES = 'type.googleapis.com/google.cloud.run.v2';
+const REVISION_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+const LATEST_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+
+// ---------------------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------------------
+
+/** @typedef {{ type: string, revision: string, percent: number, tag: string }} Target */
+/** @typedef {{ seconds: number, nanos: number }} Timestamp */
+
+/**
+ * @typedef {object} ServiceRecord
+ * @property {string} name `projects/{p}/locations/{l}/services/{s}`
+ * @property {string} uid
+ * @property {number} generation Bumped by every accepted update.
+ * @property {number} observedGeneration The generation the traffic statuses reflect.
+ * @property {number} createMs
+ * @property {number} updateMs
+ * @property {string[]} revisions Short revision names, oldest first; the last is the latest (ready and created).
+ * @property {Target[]} traffic The desired split (the spec).
+ * @property {Target[]} trafficStatuses The split being served.
+ * @property {Record<string, string>} labels
+ * @property {Record<string, string>} annotations
+ * @property {string} description
+ * @property {unknown} template Echoed back as given at seeding (updates to it create no revision here).
+ * @property {boolean} reconciling
+ * @property {{ type: string, state: string, message: string, ms: number } | undefined} terminalCondition
+ */
+
+/**
+ * @typedef {object} Fault
+ * @property {'fail' | 'unavailable'} next `fail`: the operation ends with an error and the service is left as it
+ *   was; `unavailable`: the UpdateService call itself answers UNAVAILABLE.
+ * @property {number} count Updates still to be affected.
+ * @property {number} code gRPC code of the operation error (`fail`; default 13 INTERNAL).
+ * @property {string} message
+ */
+
+/**
+ * @typedef {object} OperationRecord
+ * @property {string} name `projects/{p}/locations/{l}/operations/{id}`
+ * @property {string} service
+ * @property {boolean} done
+ * @property {{ code: number, message: string } | undefined} error
+ * @property {number} seq
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------
+
+class RpcError extends Error {
+  /** @param {number} code @param {string} message */
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+/** @param {string} message */
+const invalid = (message) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
+/** @param {string} message */
+const notFound = (message) => new RpcError(grpc.status.NOT_FOUND, message);
+
+/** @param {number} ms @returns {Timestamp} */
+function msToTimestamp(ms) {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+const SERVICE_RE = /^projects\/([^/]+)\/locations\/([^/]+)\/services\/([a-z]([-a-z0-9]{0,47}[a-z0-9])?)$/;
+const PARENT_RE = /^projects\/([^/]+)\/locations\/([^/]+)$/;
+const REVISION_NAME_RE = /^(projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+)\/revisions\/([^/]+)$/;
+const OPERATION_RE = /^projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+$/;
+const SHORT_REVISION_RE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const TAG_RE = /^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$/;
+
+/** @param {unknown} value */
+function parseServiceName(value) {
+  const name = typeof value === 'string' ? value : '';
+  const m = SERVICE_RE.exec(name);
+  if (!m) {
+    throw invalid(
+      `Invalid resource name [${name}]: must be projects/{project}/locations/{location}/services/{service}.`,
+    );
+  }
+  return {
+    name,
+    project: /** @type {string} */ (m[1]),
+    location: /** @type {string} */ (m[2]),
+    id: /** @type {string} */ (m[3]),
+  };
+}
+
+/** A control API error answered with HTTP 400. @param {string} message */
+function badRequest(message) {
+  return Object.assign(new Error(message), { status: 400 });
+}
+
+/** @param {Target[]} targets @returns {Record<string, unknown>[]} */
+const targetProtos = (targets) =>
+  targets.map((t) => ({
+    type: t.type,
+    ...(t.revision ? { revision: t.revision } : {}),
+    percent: t.percent,
+    ...(t.tag ? { tag: t.tag } : {}),
+  }));
+
+// ---------------------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * @typedef {object} StandInOptions
+ * @property {string} [host] Default 127.0.0.1.
+ * @property {number} [port] gRPC port (0: any free port).
+ * @property {number} [controlPort] HTTP control API port (0: any free port).
+ * @property {number} [delayMs] How long an UpdateService operation runs before it completes (default 50).
+ */
+
+/** @param {StandInOptions} [options] */
+export async function startCloudRunStandIn(options = {}) {
+  const { host = '127.0.0.1', port = 0, controlPort = 0 } = options;
+  const initialDelayMs = Math.max(0, Number(options.delayMs ?? 50));
+
+  const state = {
+    /** @type {Map<string, ServiceRecord>} */
+    services: new Map(),
+    /** @type {Map<string, OperationRecord>} */
+    operations: new Map(),
+    /** @type {Fault[]} */
+    faults: [],
+    delayMs: initialDelayMs,
+    /** Every UpdateService call that reached the stand-in, in order (for tests). */
+    updates: /** @type {{ service: string, traffic: Target[], outcome: string }[]} */ ([]),
+  };
+  let seq = 0;
+  /** @type {Set<NodeJS.Timeout>} */
+  const timers = new Set();
+
+  /** @param {string} name */
+  function getServiceRecord(name) {
+    parseServiceName(name);
+    const svc = state.services.get(name);
+    if (!svc)
+      throw notFound(`Resource '${name.split('/').pop()}' of kind 'SERVICE' in region does not exist.`);
+    return svc;
+  }
+
+  /** @param {ServiceRecord} svc @param {string} revision short name */
+  const revisionName = (svc, revision) => `${svc.name}/revisions/${revision}`;
+  /** @param {ServiceRecord} svc */
+  const latest = (svc) => /** @type {string} */ (svc.revisions[svc.revisions.length - 1]);
+  /** @param {ServiceRecord} svc */
+  const serviceUri = (svc) => {
+    const { id } = parseServiceName(svc.name);
+    const hash = crypto.createHash('sha256').update(svc.name).digest('hex').slice(0, 10);
+    return `https://${id}-${hash}.a.run.app`;
+  };
+
+  /**
+   * What is served for a desired split: LATEST resolved to the latest ready revision, untagged 0% entries
+   * dropped (tagged ones stay: a tag has a URL of its own even without traffic).
+   * @param {ServiceRecord} svc @param {Target[]} traffic @returns {Target[]}
+   */
+  function statusesFor(svc, traffic) {
+    return traffic
+      .filter((t) => t.percent > 0 || t.tag)
+      .map((t) => ({
+        type: t.type,
+        revision: t.type === LATEST_TYPE ? latest(svc) : t.revision,
+        percent: t.percent,
+        tag: t.tag,
+      }));
+  }
+
+  /**
+   * Validates a split the way Cloud Run does; returns it normalised (short revision names, integer percents).
+   * @param {ServiceRecord} svc @param {unknown} raw @returns {Target[]}
+   */
+  function parseTraffic(svc, raw) {
+    const list = Array.isArray(raw) ? raw : [];
+    if (list.length === 0) return [{ type: LATEST_TYPE, revision: '', percent: 100, tag: '' }];
+    /** @type {Target[]} */
+    const out = [];
+    const seenRevisions = new Set();
+    const seenTags = new Set();
+    let sum = 0;
+    for (const [i, t] of list.entries()) {
+      const type = String(t?.type ?? 'TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED');
+      let revision = String(t?.revision ?? '');
+      const percent = Number(t?.percent ?? 0);
+      const tag = String(t?.tag ?? '');
+      if (type !== REVISION_TYPE && type !== LATEST_TYPE) {
+        throw invalid(`spec.traffic[${i}].type: must be ${REVISION_TYPE} or ${LATEST_TYPE}, got ${type}.`);
+      }
+      if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+        throw invalid(`spec.traffic[${i}].percent: must be an integer between 0 and 100, got ${percent}.`);
+      }
+      if (tag && !TAG_RE.test(tag)) throw invalid(`spec.traffic[${i}].tag: invalid tag '${tag}'.`);
+      if (tag && seenTags.has(tag)) throw invalid(`spec.traffic[${i}].tag: tag '${tag}' is used twice.`);
+      if (tag) seenTags.add(tag);
+      if (type === LATEST_TYPE) {
+        if (revision) throw invalid(`spec.traffic[${i}].revision: must be empty for ${LATEST_TYPE}.`);
+      } else {
+        // The full revision name of this service is accepted too; it is kept in its short form, as Cloud Run does.
+        const full = REVISION_NAME_RE.exec(revision);
+        if (full) {
+          if (full[1] !== svc.name) {
+            throw invalid(`spec.traffic[${i}].revision: '${revision}' belongs to another service.`);
+          }
+          revision = /** @type {string} */ (full[2]);
+        }
+        if (!revision) throw invalid(`spec.traffic[${i}].revision: required for ${REVISION_TYPE}.`);
+        if (!svc.revisions.includes(revision)) {
+          throw invalid(
+            `Revision named '${revision}' with traffic percent ${percent} does not exist (service ${svc.name}).`,
+          );
+        }
+      }
+      const key = type === LATEST_TYPE ? '@latest' : revision;
+      if (seenRevisions.has(key) && !tag) {
+        throw invalid(
+          `spec.traffic[${i}]: ${type === LATEST_TYPE ? 'LATEST' : `revision '${revision}'`} is listed twice.`,
+        );
+      }
+      seenRevisions.add(key);
+      sum += percent;
+      out.push({ type, revision: type === LATEST_TYPE ? '' : revision, percent, tag });
+    }
+    if (sum !== 100) throw invalid(`spec.traffic: percents must add up to 100, got ${sum}.`);
+    return out;
+  }
+
+  /** @param {ServiceRecord} svc */
+  function etagOf(svc) {
+    return `"${crypto.createHash('sha256').update(`${svc.uid}:${svc.generation}`).digest('base64url').slice(0, 16)}"`;
+  }
+
+  /** google.cloud.run.v2.Service @param {ServiceRecord} svc */
+  function serviceProto(svc) {
+    return {
+      name: svc.name,
+      description: svc.description,
+      uid: svc.uid,
+      generation: svc.generation,
+      labels: svc.labels,
+      annotations: svc.annotations,
+      createTime: msToTimestamp(svc.createMs),
+      updateTime: msToTimestamp(svc.updateMs),
+      creator: 'stand-in@fireops.local',
+      lastModifier: 'stand-in@fireops.local',
+      launchStage: 'GA',
+      template: svc.template,
+      traffic: targetProtos(svc.traffic),
+      observedGeneration: svc.observedGeneration,
+      ...(svc.terminalCondition
+        ? {
+            terminalCondition: {
+              type: svc.terminalCondition.type,
+              state: svc.terminalCondition.state,
+              message: svc.terminalCondition.message,
+              lastTransitionTime: msToTimestamp(svc.terminalCondition.ms),
+            },
+          }
+        : {}),
+      conditions: [],
+      latestReadyRevision: revisionName(svc, latest(svc)),
+      latestCreatedRevision: revisionName(svc, latest(svc)),
+      trafficStatuses: targetProtos(svc.trafficStatuses).map((t) =>
+        t.tag ? { ...t, uri: `https://${t.tag}---${serviceUri(svc).slice('https://'.length)}` } : t,
+      ),
+      uri: serviceUri(svc),
+      urls: [serviceUri(svc)],
+      reconciling: svc.reconciling,
+      etag: etagOf(svc),
+    };
+  }
+
+  /** google.cloud.run.v2.Revision @param {ServiceRecord} svc @param {string} revision */
+  function revisionProto(svc, revision) {
+    const index = svc.revisions.indexOf(revision);
+    return {
+      name: revisionName(svc, revision),
+      uid: crypto.createHash('sha256').update(revisionName(svc, revision)).digest('hex').slice(0, 32),
+      generation: 1,
+      createTime: msToTimestamp(svc.createMs + index * 1000),
+      updateTime: msToTimestamp(svc.createMs + index * 1000),
+      launchStage: 'GA',
+      service: svc.name,
+      conditions: [
+        {
+          type: 'Ready',
+          state: 'CONDITION_SUCCEEDED',
+          lastTransitionTime: msToTimestamp(svc.createMs + index * 1000),
+        },
+      ],
+      observedGeneration: 1,
+      reconciling: false,
+      etag: `"${revision}"`,
+    };
+  }
+
+  /** @param {OperationRecord} op */
+  function operationProto(op) {
+    const svc = state.services.get(op.service);
+    /** @type {Record<string, unknown>} */
+    const proto = {
+      name: op.name,
+      ...(svc ? { metadata: { '@type': `${RUN_TYPES}.Service`, ...serviceProto(svc) } } : {}),
+      done: op.done,
+    };
+    if (op.done && op.error) proto.error = { code: op.error.code, message: op.error.message, details: [] };
+    else if (op.done && svc) proto.response = { '@type': `${RUN_TYPES}.Service`, ...serviceProto(svc) };
+    return proto;
+  }
+
+  function takeFault() {
+    const fault = state.faults[0];
+    if (!fault) return undefined;
+    fault.count -= 1;
+    if (fault.count <= 0) state.faults.shift();
+    return { ...fault };
+  }
+
+  /** @param {() => void} fn @param {number} ms */
+  function later(fn, ms) {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // gRPC handlers
+  // -------------------------------------------------------------------------------------------------------
+
+  /** @type {Record<string, (req: any) => unknown>} */
+  const servicesImpl = {
+    GetService(req) {
+      return serviceProto(getServiceRecord(req.name));
+    },
+
+    ListServices(req) {
+      const parent = String(req.parent ?? '');
+      if (!PARENT_RE.test(parent)) {
+        throw invalid(`Invalid parent [${parent}]: must be projects/{project}/locations/{location}.`);
+      }
+      const all = [...state.services.values()]
+        .filter((s) => s.name.startsWith(`${parent}/services/`))
+        .sort((a, b) => b.createMs - a.createMs || b.name.localeCompare(a.name));
+      return { services: all.map(serviceProto), nextPageToken: '', unreachable: [] };
+    },
+
+    UpdateService(req) {
+      const body = req.service ?? {};
+      const svc = getServiceRecord(body.name);
+      const paths = /** @type {string[]} */ (req.updateMask?.paths ?? []);
+      const touches = (/** @type {string} */ field) => paths.length === 0 || paths.includes(field);
+      if (body.etag && body.etag !== etagOf(svc)) {
+        throw new RpcError(grpc.status.ABORTED, `The service ${svc.name} was modified (etag mismatch).`);
+      }
+      const traffic = touches('traffic') ? parseTraffic(svc, body.traffic) : svc.traffic;
+      const fault = req.validateOnly ? undefined : takeFault();
+      const record = (/** @type {string} */ outcome) =>
+        state.updates.push({ service: svc.name, traffic, outcome });
+      if (fault?.next === 'unavailable') {
+        record('unavailable');
+        throw new RpcError(grpc.status.UNAVAILABLE, fault.message);
+      }
+      const op = {
+        name: `projects/${parseServiceName(svc.name).project}/locations/${parseServiceName(svc.name).location}/operations/${crypto.randomUUID()}`,
+        service: svc.name,
+        done: false,
+        error: /** @type {{ code: number, message: string } | undefined} */ (undefined),
+        seq: ++seq,
+      };
+      if (req.validateOnly) {
+        record('validated');
+        return { ...operationProto({ ...op, done: true }) };
+      }
+      state.operations.set(op.name, op);
+      // The spec changes at once (generation bumps, reconciling); what is served changes when the operation ends.
+      const previous = {
+        traffic: svc.traffic,
+        labels: svc.labels,
+        annotations: svc.annotations,
+        description: svc.description,
+      };
+      svc.traffic = traffic;
+      if (touches('labels') && body.labels) svc.labels = { ...body.labels };
+      if (touches('annotations') && body.annotations) svc.annotations = { ...body.annotations };
+      if (touches('description') && typeof body.description === 'string') svc.description = body.description;
+      svc.generation += 1;
+      svc.updateMs = Date.now();
+      svc.reconciling = true;
+      const generation = svc.generation;
+      later(() => {
+        if (state.services.get(svc.name) !== svc) return; // reset or reseeded meanwhile
+        op.done = true;
+        svc.reconciling = false;
+        svc.observedGeneration = generation;
+        if (fault?.next === 'fail') {
+          // Simplification: a failed rollout leaves the service as it was, spec included.
+          Object.assign(svc, previous);
+          svc.terminalCondition = {
+            type: 'Ready',
+            state: 'CONDITION_FAILED',
+            message: fault.message,
+            ms: Date.now(),
+          };
+          op.error = { code: fault.code, message: fault.message };
+          record('failed');
+          return;
+        }
+        svc.trafficStatuses = statusesFor(svc, svc.traffic);
+        svc.terminalCondition = { type: 'Ready', state: 'CONDITION_SUCCEEDED', message: '', ms: Date.now() };
+        record('succeeded');
+      }, state.delayMs);
+      return operationProto(op);
+    },
+  };
+
+  /** @type {Record<string, (req: any) => unknown>} */
+  const revisionsImpl = {
+    GetRevision(req) {
+      const name = String(req.name ?? '');
+      const m = REVISION_NAME_RE.exec(name);
+      if (!m)
+        throw invalid(
+          `Invalid resource name [${name}]: must be .../services/{service}/revisions/{revision}.`,
+        );
+      const svc = getServiceRecord(/** @type {string} */ (m[1]));
+      const revision = /** @type {string} */ (m[2]);
+      if (!svc.revisions.includes(revision)) {
+        throw notFound(`Resource '${revision}' of kind 'REVISION' in region does not exist.`);
+      }
+      return revisionProto(svc, revision);
+    },
+
+    ListRevisions(req) {
+      const svc = getServiceRecord(String(req.parent ?? ''));
+      return {
+        revisions: [...svc.revisions].reverse().map((r) => revisionProto(svc, r)),
+        nextPageToken: '',
+      };
+    },
+  };
+
+  /** @type {Record<string, (req: any) => unknown>} */
+  const operationsImpl = {
+    GetOperation(req) {
+      const name = String(req.name ?? '');
+      if (!OPERATION_RE.test(name)) throw invalid(`Invalid operation name [${name}].`);
+      const op = state.operations.get(name);
+      if (!op) throw notFound(`Operation ${name} not found.`);
+      return operationProto(op);
+    },
+  };
+
+  /** @param {string} service @param {Record<string, (req: any) => unknown>} impl @param {grpc.ServiceDefinition} def */
+  function handlersFor(service, impl, def) {
+    /** @type {grpc.UntypedServiceImplementation} */
+    const handlers = {};
+    for (const method of Object.keys(def)) {
+      const fn = impl[method];
+      /** @type {grpc.handleUnaryCall<any, any>} */
+      const handler = (call, callback) => {
+        if (!fn) {
+          callback({
+            code: grpc.status.UNIMPLEMENTED,
+            details: `${service}.${method} is not implemented by the Cloud Run stand-in.`,
+          });
+          return;
+        }
+        Promise.resolve()
+          .then(() => fn(call.request))
+          .then(
+            (reply) => callback(null, reply),
+            (err) => {
+              if (err instanceof RpcError) callback({ code: err.code, details: err.message });
+              else {
+                console.error(`[cloud-run-stand-in] ${service}.${method} failed:`, err);
+                callback({
+                  code: grpc.status.INTERNAL,
+                  details: err instanceof Error ? err.message : String(err),
+                });
+              }
+            },
+          );
+      };
+      handlers[method] = handler;
+    }
+    return handlers;
+  }
+
+  const definition = loadClientProtos(
+    fnRequire.resolve('@google-cloud/run/package.json'),
+    [
+      'google/cloud/run/v2/service.proto',
+      'google/cloud/run/v2/revision.proto',
+      'google/longrunning/operations.proto',
+    ],
+    { longs: Number },
+  );
+  const server = new grpc.Server();
+  for (const [service, impl] of /** @type {const} */ ([
+    [SERVICES, servicesImpl],
+    [REVISIONS, revisionsImpl],
+    [OPERATIONS, operationsImpl],
+  ])) {
+    const def = /** @type {grpc.ServiceDefinition | undefined} */ (definition[service]);
+    if (!def) throw new Error(`${service} not found in the Cloud Run protos`);
+    server.addService(def, handlersFor(service, impl, def));
+  }
+  const hostForBind = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const boundPort = await new Promise((resolve, reject) => {
+    server.bindAsync(`${hostForBind}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+
+  // -------------------------------------------------------------------------------------------------------
+  // Control API (HTTP, JSON, no auth)
+  // -------------------------------------------------------------------------------------------------------
+
+  function reset() {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    state.services.clear();
+    state.operations.clear();
+    state.faults.length = 0;
+    state.updates.length = 0;
+    state.delayMs = initialDelayMs;
+  }
+
+  /** @param {any} body */
+  function seedService(body) {
+    let parsed;
+    try {
+      parsed = parseServiceName(body?.name);
+    } catch (err) {
+      throw badRequest(/** @type {Error} */ (err).message);
+    }
+    const revisions = Array.isArray(body?.revisions) ? body.revisions.map(String) : [];
+    if (revisions.length === 0) throw badRequest('revisions: at least one revision name is required');
+    for (const r of revisions) {
+      if (!SHORT_REVISION_RE.test(r)) throw badRequest(`revisions: invalid revision name '${r}'`);
+    }
+    if (new Set(revisions).size !== revisions.length) throw badRequest('revisions: duplicate names');
+    const now = Date.now();
+    /** @type {ServiceRecord} */
+    const svc = {
+      name: parsed.name,
+      uid: crypto.randomUUID(),
+      generation: 1,
+      observedGeneration: 1,
+      createMs: now,
+      updateMs: now,
+      revisions,
+      traffic: [],
+      trafficStatuses: [],
+      labels: body.labels && typeof body.labels === 'object' ? { ...body.labels } : {},
+      annotations: {},
+      description: typeof body.description === 'string' ? body.description : '',
+      template: body.template ?? { containers: [{ image: 'us-docker.pkg.dev/cloudrun/container/hello' }] },
+      reconciling: false,
+      terminalCondition: { type: 'Ready', state: 'CONDITION_SUCCEEDED', message: '', ms: now },
+    };
+    try {
+      svc.traffic = parseTraffic(
+        svc,
+        (Array.isArray(body.traffic) ? body.traffic : []).map((/** @type {any} */ t) => ({
+          type: t?.type ?? (t?.revision ? REVISION_TYPE : LATEST_TYPE),
+          ...t,
+        })),
+      );
+    } catch (err) {
+      throw badRequest(/** @type {Error} */ (err).message);
+    }
+    svc.trafficStatuses = statusesFor(svc, svc.traffic);
+    state.services.set(svc.name, svc);
+    return serviceProto(svc);
+  }
+
+  /** @param {any} body @returns {Fault} */
+  function parseFault(body) {
+    const next = body?.next;
+    if (next !== 'fail' && next !== 'unavailable') throw badRequest("next must be 'fail' or 'unavailable'");
+    const count = body.count ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw badRequest('count must be a positive integer');
+    const code = body.code ?? (next === 'fail' ? grpc.status.INTERNAL : grpc.status.UNAVAILABLE);
+    if (!Number.isInteger(code) || code < 1 || code > 16)
+      throw badRequest('code must be a gRPC status code 1-16');
+    return {
+      next,
+      count,
+      code,
+      message:
+        typeof body.message === 'string'
+          ? body.message
+          : next === 'fail'
+            ? 'Injected failure (Cloud Run stand-in): the revision could not be routed.'
+            : 'Injected unavailability (Cloud Run stand-in).',
+    };
+  }
+
+  /** @param {string} method @param {string} sub @param {any} body @returns {[number, unknown]} */
+  function control(method, sub, body) {
+    if (method === 'GET' && (sub === '/' || sub === '/health')) {
+      return [200, { ok: true, grpcAddress: `${hostForBind}:${boundPort}`, delayMs: state.delayMs }];
+    }
+    if (method === 'POST' && sub === '/reset') {
+      reset();
+      return [200, { ok: true }];
+    }
+    if (method === 'GET' && sub === '/services')
+      return [200, { services: [...state.services.values()].map(serviceProto) }];
+    if (method === 'POST' && sub === '/services') return [200, seedService(body)];
+    if (method === 'POST' && sub === '/revisions') {
+      const svc = state.services.get(String(body?.service ?? ''));
+      if (!svc) return [404, { error: `no service ${String(body?.service)}` }];
+      const revision = String(body?.revision ?? '');
+      if (!SHORT_REVISION_RE.test(revision)) throw badRequest(`invalid revision name '${revision}'`);
+      if (svc.revisions.includes(revision)) throw badRequest(`revision '${revision}' exists`);
+      svc.revisions.push(revision);
+      svc.trafficStatuses = statusesFor(svc, svc.traffic); // LATEST follows the new revision
+      return [200, serviceProto(svc)];
+    }
+    const one = /^\/services\/(.+)$/.exec(sub);
+    if (method === 'GET' && one) {
+      const svc = state.services.get(decodeURIComponent(/** @type {string} */ (one[1])));
+      return svc ? [200, serviceProto(svc)] : [404, { error: `no service ${one[1]}` }];
+    }
+    if (method === 'DELETE' && one) {
+      const deleted = state.services.delete(decodeURIComponent(/** @type {string} */ (one[1])));
+      return deleted ? [200, { ok: true }] : [404, { error: `no service ${one[1]}` }];
+    }
+    if (method === 'GET' && sub === '/faults') return [200, { faults: state.faults }];
+    if (method === 'POST' && sub === '/faults') {
+      state.faults.push(parseFault(body));
+      return [200, { faults: state.faults }];
+    }
+    if (method === 'DELETE' && sub === '/faults') {
+      state.faults.length = 0;
+      return [200, { faults: [] }];
+    }
+    if (method === 'POST' && sub === '/delay') {
+      const delayMs = body?.delayMs;
+      if (typeof delayMs !== 'number' || !(delayMs >= 0))
+        throw badRequest('delayMs must be a non-negative number');
+      state.delayMs = delayMs;
+      return [200, { delayMs }];
+    }
+    if (method === 'GET' && sub === '/updates') return [200, { updates: state.updates }];
+    return [404, { error: `no control route ${method} /_stand-in${sub === '/' ? '' : sub}` }];
+  }
+
+  const controlServer = http.createServer((req, res) => {
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (/** @type {Buffer} */ c) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://stand-in.invalid');
+      /** @type {[number, unknown]} */
+      let reply;
+      if (url.pathname !== '/_stand-in' && !url.pathname.startsWith('/_stand-in/')) {
+        reply = [404, { error: 'control routes live under /_stand-in/' }];
+      } else {
+        try {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          const body = raw ? JSON.parse(raw) : {};
+          const sub = url.pathname.slice('/_stand-in'.length).replace(/\/$/, '') || '/';
+          reply = control((req.method ?? 'GET').toUpperCase(), sub, body);
+        } catch (err) {
+          const status = /** @type {any} */ (err)?.status ?? 400;
+          reply = [status, { error: err instanceof Error ? err.message : String(err) }];
+        }
+      }
+      res.writeHead(reply[0], { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(reply[1]));
+    });
+  });
+  await new Promise((resolve, reject) => {
+    controlServer.once('error', reject);
+    controlServer.listen(controlPort, host, () => {
+      controlServer.off('error', reject);
+      resolve(undefined);
+    });
+  });
+  const controlAddress = controlServer.address();
+  const boundControlPort =
+    typeof controlAddress === 'object' && controlAddress ? controlAddress.port : controlPort;
+
+  let closing = /** @type {Promise<void> | undefined} */ (undefined);
+  function close() {
+    closing ??= (async () => {
+      reset();
+      await new Promise((resolve) => {
+        controlServer.close(() => resolve(undefined));
+        controlServer.closeAllConnections();
+      });
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), 2000);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+    })();
+    return closing;
+  }
+
+  return {
+    host,
+    port: /** @type {number} */ (boundPort),
+    address: `${hostForBind}:${boundPort}`,
+    controlPort: boundControlPort,
+    controlUrl: `http://${hostForBind}:${boundControlPort}`,
+    close,
+    reset,
+    /** Seeds (or replaces) a service, as `POST /_stand-in/services` does. */
+    seedService,
+    state,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------------------------------------
+
+if (isMain(import.meta.url)) {
+  await runUntilSignal('cloud-run stand-in', async () => {
+    const args = parseFlags(
+      process.argv.slice(2),
+      { host: String, port: parsePort, 'control-port': parsePort, 'delay-ms': Number },
+      'usage: node emulators/cloud-run/server.mjs [--host 127.0.0.1] [--port 9335] [--control-port 9336] [--delay-ms 50]',
+    );
+    const offset = Number(process.env.FIREOPS_PORT_OFFSET ?? 0);
+    const standIn = await startCloudRunStandIn({
+      host: args.host ?? '127.0.0.1',
+      port: args.port ?? 9335 + offset,
+      controlPort: args['control-port'] ?? 9336 + offset,
+      delayMs: args['delay-ms'] ?? 50,
+    });
+    console.log(`Cloud Run stand-in listening on ${standIn.address} (control ${standIn.controlUrl})`);
+    return standIn;
+  });
+}
