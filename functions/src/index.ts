@@ -18,3 +18,4 @@ export { onHealthCheckWritten } from './triggers/on-health-check-written';
 export * from './triggers/probe-cycle';
 export { healthRollup } from './triggers/health-rollup';
 export { status } from './triggers/status';
+export { onRolloutRequest, onRolloutCommand, canaryKick, canaryController } from './triggers/canary';

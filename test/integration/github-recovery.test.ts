@@ -4,13 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/adapters/firestore';
 import { OctokitGithubApi, clampDescription } from '../../functions/src/adapters/github-api';
-import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
 import { handleRedeliverFailedWebhooks } from '../../functions/src/triggers/redeliver-failed-webhooks';
-import { FUNCTIONS_URL, PROJECT_ID, rest, waitFor } from '../support/emulators';
-import { WEBHOOK_SECRET_V1, example, resetWebhookSecret, writeGithubSettings } from '../support/github';
+import { FUNCTIONS_URL, rest, waitFor } from '../support/emulators';
+import {
+  GITHUB_TOKEN_SECRET,
+  WEBHOOK_SECRET_V1,
+  createGithubToken,
+  example,
+  resetWebhookSecret,
+  writeGithubSettings,
+} from '../support/github';
 
 const github = process.env.GITHUB_API_URL!;
-const TOKEN_SECRET = 'github-token';
 
 async function control(method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${github}/_stand-in${path}`, {
@@ -24,23 +29,13 @@ async function control(method: string, path: string, body?: unknown): Promise<an
 }
 
 let hookId: number;
-const api = new OctokitGithubApi(TOKEN_SECRET);
+const api = new OctokitGithubApi(GITHUB_TOKEN_SECRET);
 const [owner, repo] = ['Codertocat', 'Hello-World'];
 
 beforeAll(async () => {
   expect(github).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   await resetWebhookSecret();
-  const client = secretManager();
-  await client.deleteSecret({ name: secretName(TOKEN_SECRET) }).catch(() => undefined);
-  await client.createSecret({
-    parent: `projects/${PROJECT_ID}`,
-    secretId: TOKEN_SECRET,
-    secret: { replication: { automatic: {} } },
-  });
-  await client.addSecretVersion({
-    parent: secretName(TOKEN_SECRET),
-    payload: { data: Buffer.from('ghp_test_token_value_0001') },
-  });
+  await createGithubToken();
 });
 
 beforeEach(async () => {

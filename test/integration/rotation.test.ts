@@ -7,12 +7,7 @@ import { db } from '../../functions/src/adapters/firestore';
 import { setLogSink } from '../../functions/src/adapters/logger';
 import type { EngineDeps, FaultPoint } from '../../functions/src/adapters/rotation-engine';
 import { ROTATION_ANNOTATION } from '../../functions/src/adapters/rotation-secrets';
-import {
-  accessSecretValue,
-  secretManager,
-  secretName,
-  versionName,
-} from '../../functions/src/adapters/secret-manager';
+import { accessSecretValue, secretManager, versionName } from '../../functions/src/adapters/secret-manager';
 import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/adapters/webhook-secrets';
 import type { RotationStep } from '../../functions/src/core/rotation';
 import {
@@ -23,6 +18,7 @@ import {
 import { allDocuments } from '../support/all-documents';
 import { FUNCTIONS_URL, PROJECT_ID, collectTopic, rest, waitFor } from '../support/emulators';
 import {
+  createGithubToken,
   WEBHOOK_SECRET_ID,
   WEBHOOK_SECRET_V1,
   deliver,
@@ -51,7 +47,6 @@ import {
   type TestClock,
 } from '../support/rotation';
 
-const TOKEN_SECRET = 'github-token';
 const TOKEN_VALUE = `ghp_rotation_test_token_${randomBytes(6).toString('hex')}`;
 const [owner, repo] = ['Codertocat', 'Hello-World'];
 
@@ -117,17 +112,7 @@ async function lockOf(secretId: string) {
 
 beforeAll(async () => {
   setLogSink((level, message, fields) => logLines.push(JSON.stringify({ level, message, fields })));
-  const client = secretManager();
-  await client.deleteSecret({ name: secretName(TOKEN_SECRET) }).catch(() => undefined);
-  await client.createSecret({
-    parent: `projects/${PROJECT_ID}`,
-    secretId: TOKEN_SECRET,
-    secret: { replication: { automatic: {} } },
-  });
-  await client.addSecretVersion({
-    parent: secretName(TOKEN_SECRET),
-    payload: { data: Buffer.from(TOKEN_VALUE) },
-  });
+  await createGithubToken(TOKEN_VALUE);
 });
 
 afterAll(() => setLogSink(undefined));

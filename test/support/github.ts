@@ -103,3 +103,20 @@ export async function writeGithubSettings(settings: Record<string, unknown> = {}
     .doc('settings/github')
     .set({ allowedRepos: [HELLO_WORLD, OCTOCODERS, OCTO_ORG], environments: ['production'], ...settings });
 }
+
+export const GITHUB_TOKEN_SECRET = 'github-token';
+
+/** (Re)creates the GitHub token secret the Octokit adapter reads, with one version holding `value`. */
+export async function createGithubToken(value = 'ghp_test_token_value_0001'): Promise<void> {
+  const client = secretManager();
+  await client.deleteSecret({ name: secretName(GITHUB_TOKEN_SECRET) }).catch(() => undefined);
+  await client.createSecret({
+    parent: `projects/${PROJECT_ID}`,
+    secretId: GITHUB_TOKEN_SECRET,
+    secret: { replication: { automatic: {} } },
+  });
+  await client.addSecretVersion({
+    parent: secretName(GITHUB_TOKEN_SECRET),
+    payload: { data: Buffer.from(value) },
+  });
+}

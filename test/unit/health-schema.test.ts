@@ -7,22 +7,7 @@ import {
   healthSettingsSchema,
 } from '../../functions/src/config/schemas/health';
 import { parseOrThrow } from '../../functions/src/config/validation';
-import { ValidationError } from '../../functions/src/core/errors';
-
-// zod types come from functions/node_modules (the root holds zod 3): take the schema type from parseOrThrow.
-function refusal(
-  schema: Parameters<typeof parseOrThrow>[0],
-  value: unknown,
-  subject: string,
-): ValidationError {
-  try {
-    parseOrThrow(schema, value, subject);
-  } catch (err) {
-    if (err instanceof ValidationError) return err;
-    throw err;
-  }
-  throw new Error(`expected ${subject} to be refused`);
-}
+import { refusal } from '../support/validation';
 
 const http = {
   name: 'API',

@@ -22,3 +22,9 @@ export {
   type AlertSettings,
   type MaintenanceWindow,
 } from './health';
+export {
+  canaryPolicySchema,
+  rolloutCommandSchema,
+  type CanaryPolicy,
+  type RolloutCommandInput,
+} from './canary';

@@ -1,0 +1,327 @@
+// The canary controller end to end, Flagger's e2e in spirit: tickService runs in this process with a clock the test
+// moves interval by interval, against the Firestore emulator (policies, rollouts, flags, metric windows written as
+// the app would), the firestore-flag router, the GitHub stand-in (deployment statuses, through the real Octokit
+// adapter) and Pub/Sub (alerts). The Functions emulator's onRolloutCommand moves admin commands into place.
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createRollout,
+  tickService,
+  type CanaryDeps,
+  type RolloutDoc,
+} from '../../functions/src/adapters/canary-controller';
+import type { TrafficRouter } from '../../functions/src/adapters/canary-routers';
+import { db } from '../../functions/src/adapters/firestore';
+import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
+import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
+import { createGithubToken } from '../support/github';
+import { MIN } from '../support/time';
+
+const GITHUB = process.env.GITHUB_API_URL!;
+const OWNER = 'bvester';
+const REPO = 'payments-api';
+const alerts = collectAlertsForFile();
+
+let seq = 0;
+function unique(prefix: string): string {
+  seq += 1;
+  return `${prefix}-${Date.now().toString(36)}-${seq}`;
+}
+
+interface TestClock {
+  t: number;
+  nowMs(): number;
+}
+
+async function github(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${GITHUB}/_stand-in/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return res.status === 204 ? undefined : res.json();
+}
+
+async function deploymentStates(id: number): Promise<string[]> {
+  const state = (await github('state')) as { deployments: { id: number; statuses: { state: string }[] }[] };
+  const d = state.deployments.find((x) => x.id === id);
+  return (d?.statuses ?? []).map((s) => s.state).reverse(); // oldest first
+}
+
+/** Writes one minute of metric windows for both cohorts, as the app's instances would (sharded counters). */
+async function windows(service: string, minuteMs: number, canaryErrors: number) {
+  const doc = (cohort: string, errors: number) => ({
+    service,
+    cohort,
+    minuteMs,
+    shards: {
+      s0: { requests: 500, errors, latencyMs: { '100': 400 - errors, '250': 100 } },
+      s1: { requests: 500, errors: 0, latencyMs: { '100': 420, '250': 80 } },
+    },
+  });
+  const col = db().collection('metrics').doc(service).collection('windows');
+  await Promise.all([
+    col.doc(`${minuteMs}_baseline`).set(doc('baseline', 0)),
+    col.doc(`${minuteMs}_canary`).set(doc('canary', canaryErrors)),
+  ]);
+}
+
+function policy(flag: string, extra: Record<string, unknown> = {}) {
+  return {
+    steps: [5, 25, 50, 100],
+    intervalMinutes: 1,
+    threshold: 2,
+    progressDeadlineMinutes: 30,
+    judge: { kind: 'threshold' },
+    metrics: [{ name: 'errorRate', source: 'metrics', max: 0.01, direction: 'increase', critical: true }],
+    minSamples: 1,
+    router: { kind: 'firestore-flag', flag },
+    targets: { baseline: { cohort: 'baseline' }, canary: { cohort: 'canary' } },
+    ...extra,
+  };
+}
+
+interface Setup {
+  service: string;
+  flag: string;
+  rolloutId: string;
+  deploymentId: number;
+  clock: TestClock;
+  deps: CanaryDeps;
+}
+
+async function setup(policyExtra: Record<string, unknown> = {}, router?: TrafficRouter): Promise<Setup> {
+  const service = unique('svc');
+  const flag = unique('canary').replace(/-/g, '_');
+  await db().doc(`flags/${flag}`).set({ enabled: true, rolloutPercent: 0, description: 'canary weight' });
+  await db().doc(`canaryPolicies/${service}`).set(policy(flag, policyExtra));
+  const { id: deploymentId } = (await github('deployments', { owner: OWNER, repo: REPO })) as { id: number };
+  const rolloutId = unique('req');
+  const clock = { t: Math.floor(Date.now() / MIN) * MIN + 30 * MIN, nowMs: () => clock.t };
+  await createRollout(
+    {
+      id: rolloutId,
+      source: 'deployment',
+      repo: `${OWNER}/${REPO}`,
+      service,
+      version: 'v2.0.0',
+      sha: 'abc123',
+      ref: 'main',
+      environment: 'production',
+      githubDeploymentId: deploymentId,
+      deliveryId: unique('guid'),
+      requestedBy: 'octocat',
+    },
+    clock,
+    'test',
+  );
+  const deps: CanaryDeps = {
+    clock,
+    github: new OctokitGithubApi('github-token'),
+    ...(router ? { routerFor: () => router } : {}),
+  };
+  return { service, flag, rolloutId, deploymentId, clock, deps };
+}
+
+async function rollout(id: string): Promise<RolloutDoc> {
+  return (await db().collection('rollouts').doc(id).get()).data() as RolloutDoc;
+}
+
+async function flagWeight(flag: string): Promise<number> {
+  return (await db().doc(`flags/${flag}`).get()).get('rolloutPercent') as number;
+}
+
+/** One tick now (retrying while another tick, e.g. the emulator's kicked one, holds the lease). */
+async function tick(s: Setup) {
+  return waitFor(
+    async () => {
+      const r = await tickService(
+        s.service,
+        { correlationId: unique('tick'), actor: { type: 'system', id: 'test' } },
+        s.deps,
+      );
+      return r.ran ? r : undefined;
+    },
+    { what: 'a tick' },
+  );
+}
+
+/** Moves one interval: metric windows for the minute, then ticks until the rollout stops changing. */
+async function interval(s: Setup, canaryErrors = 0) {
+  await windows(s.service, s.clock.t - MIN, canaryErrors);
+  s.clock.t += MIN;
+  await windows(s.service, s.clock.t - MIN, canaryErrors);
+  for (let k = 0; k < 4; k += 1) {
+    const r = await tick(s);
+    if (!r.outcomes.length) break;
+  }
+}
+
+beforeAll(async () => {
+  await createGithubToken();
+});
+
+beforeEach(async () => {
+  await rest.clear();
+  await db().doc('flags/deployFreeze').set({ enabled: false, rolloutPercent: 0, description: 'freeze' });
+});
+
+afterEach(async () => {
+  await github('reset', {});
+});
+
+describe('canary controller', () => {
+  it('promotes a healthy canary through every step, with GitHub deployment statuses', async () => {
+    const s = await setup();
+    const weights: number[] = [];
+    for (let k = 0; k < 8 && !['succeeded'].includes((await rollout(s.rolloutId)).phase); k += 1) {
+      await interval(s);
+      weights.push(await flagWeight(s.flag));
+    }
+    const done = await rollout(s.rolloutId);
+    expect(done.phase).toBe('succeeded');
+    expect(done.weight).toBe(100);
+    expect([...new Set(weights)]).toEqual([5, 25, 50, 100]);
+    const states = await deploymentStates(s.deploymentId);
+    expect(states.filter((x) => x === 'in_progress').length).toBeGreaterThanOrEqual(3);
+    expect(states.at(-1)).toBe('success');
+  });
+
+  it('rolls an erroring canary back within threshold intervals plus one, and says why on GitHub', async () => {
+    const s = await setup();
+    await interval(s); // starts at 5%
+    expect(await flagWeight(s.flag)).toBe(5);
+    let intervals = 0;
+    while (!['rolled-back', 'failed'].includes((await rollout(s.rolloutId)).phase) && intervals < 5) {
+      await interval(s, 50); // 5% errors in one shard of the canary
+      intervals += 1;
+    }
+    const r = await rollout(s.rolloutId);
+    expect(r.phase).toBe('rolled-back');
+    expect(intervals).toBeLessThanOrEqual(2 + 1);
+    expect(await flagWeight(s.flag)).toBe(0);
+    expect((await deploymentStates(s.deploymentId)).at(-1)).toBe('failure');
+    await waitFor(
+      () =>
+        alerts.messages.find(
+          (a) => a.data.target === `rollouts/${s.rolloutId}` && a.data.severity === 'critical',
+        ),
+      {
+        what: 'the rollback alert',
+      },
+    );
+  });
+
+  it('waits at an approval step until an admin approves', async () => {
+    const s = await setup({ approvals: [50] });
+    for (let k = 0; k < 6 && (await rollout(s.rolloutId)).phase !== 'waiting-approval'; k += 1)
+      await interval(s);
+    expect((await rollout(s.rolloutId)).phase).toBe('waiting-approval');
+    expect(await flagWeight(s.flag)).toBe(25);
+    await interval(s);
+    await interval(s);
+    expect(await flagWeight(s.flag)).toBe(25); // still waiting
+    // The admin's command, as the console writes it; onRolloutCommand (Functions emulator) moves it into place.
+    await db()
+      .collection('rollouts')
+      .doc(s.rolloutId)
+      .update({ command: { action: 'approve', reason: 'looks good' } });
+    await waitFor(
+      async () =>
+        (await rollout(s.rolloutId)).pendingCommand?.action === 'approve' ||
+        (await rollout(s.rolloutId)).commandsSeen.length > 0,
+      {
+        what: 'the command to be taken in',
+      },
+    );
+    for (let k = 0; k < 3 && (await flagWeight(s.flag)) < 50; k += 1) await interval(s);
+    expect(await flagWeight(s.flag)).toBe(50);
+    expect((await rollout(s.rolloutId)).commandsSeen).toHaveLength(1);
+  });
+
+  it('holds the weight while deployFreeze is on', async () => {
+    const s = await setup();
+    await interval(s);
+    expect(await flagWeight(s.flag)).toBe(5);
+    await db().doc('flags/deployFreeze').set({ enabled: true, rolloutPercent: 0, description: 'freeze' });
+    await interval(s);
+    await interval(s);
+    expect(await flagWeight(s.flag)).toBe(5);
+    await db().doc('flags/deployFreeze').set({ enabled: false, rolloutPercent: 0, description: 'freeze' });
+    await interval(s);
+    expect(await flagWeight(s.flag)).toBe(25);
+  });
+
+  it('starts nothing from an invalid policy, and says why', async () => {
+    const s = await setup({ steps: [50, 5] });
+    await tick(s);
+    const r = await rollout(s.rolloutId);
+    expect(r.phase).toBe('failed');
+    expect(r.reason + (r.policyError ?? '')).toMatch(/steps/);
+    expect(await flagWeight(s.flag)).toBe(0);
+  });
+
+  it('supersedes a pending rollout by a newer request; the old one never routes traffic', async () => {
+    const s = await setup();
+    // Hold the first at pending with a freeze, then a newer request arrives.
+    await db().doc('flags/deployFreeze').set({ enabled: true, rolloutPercent: 0, description: 'freeze' });
+    await tick(s);
+    const newer = unique('req');
+    s.clock.t += 1000;
+    await createRollout(
+      {
+        id: newer,
+        source: 'release',
+        repo: `${OWNER}/${REPO}`,
+        service: s.service,
+        version: 'v2.0.1',
+        sha: 'def456',
+        ref: null,
+        environment: 'production',
+        githubDeploymentId: null,
+        deliveryId: unique('guid'),
+        requestedBy: 'octocat',
+      },
+      s.clock,
+      'test',
+    );
+    await db().doc('flags/deployFreeze').set({ enabled: false, rolloutPercent: 0, description: 'freeze' });
+    await interval(s);
+    expect((await rollout(s.rolloutId)).phase).toBe('superseded');
+    expect((await rollout(newer)).weight).toBe(5);
+    expect((await deploymentStates(s.deploymentId)).filter((x) => x === 'in_progress')).toEqual([]);
+  });
+
+  it('fails the rollout after repeated router failures, with traffic restored to the baseline', async () => {
+    let weight = 0;
+    let failing = false;
+    const router: TrafficRouter = {
+      setCanaryWeight(w) {
+        if (failing && w > 0) return Promise.reject(new Error('503 from the router'));
+        weight = w;
+        return Promise.resolve({ weight: w });
+      },
+      currentWeight() {
+        return Promise.resolve(weight);
+      },
+    };
+    const s = await setup({}, router);
+    await interval(s);
+    expect(weight).toBe(5);
+    failing = true;
+    for (let k = 0; k < 6 && (await rollout(s.rolloutId)).phase !== 'failed'; k += 1) await interval(s);
+    const r = await rollout(s.rolloutId);
+    expect(r.phase).toBe('failed');
+    expect(weight).toBe(0);
+  });
+
+  it('makes one transition when two ticks race', async () => {
+    const s = await setup();
+    const both = await Promise.all([
+      tickService(s.service, { correlationId: 'a', actor: { type: 'system', id: 'a' } }, s.deps),
+      tickService(s.service, { correlationId: 'b', actor: { type: 'system', id: 'b' } }, s.deps),
+    ]);
+    const transitions = both.flatMap((b) => b.outcomes);
+    expect(transitions).toHaveLength(1);
+    expect((await rollout(s.rolloutId)).rev).toBe(1);
+  });
+});
