@@ -9,14 +9,14 @@ import {
   type CanaryDeps,
   type RolloutDoc,
 } from '../../functions/src/adapters/canary-controller';
-import type { TrafficRouter } from '../../functions/src/adapters/canary-routers';
 import { db } from '../../functions/src/adapters/firestore';
 import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
-import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
+import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import { createGithubToken } from '../support/github';
 import { MIN } from '../support/time';
 
 const GITHUB = process.env.GITHUB_API_URL!;
+const CLOUD_RUN = process.env.CLOUD_RUN_STAND_IN_URL!;
 const OWNER = 'bvester';
 const REPO = 'payments-api';
 const alerts = collectAlertsForFile();
@@ -34,6 +34,15 @@ interface TestClock {
 
 async function github(path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${GITHUB}/_stand-in/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return res.status === 204 ? undefined : res.json();
+}
+
+async function cloudRun(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${CLOUD_RUN}/_stand-in/${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -89,7 +98,7 @@ interface Setup {
   deps: CanaryDeps;
 }
 
-async function setup(policyExtra: Record<string, unknown> = {}, router?: TrafficRouter): Promise<Setup> {
+async function setup(policyExtra: Record<string, unknown> = {}): Promise<Setup> {
   const service = unique('svc');
   const flag = unique('canary').replace(/-/g, '_');
   await db().doc(`flags/${flag}`).set({ enabled: true, rolloutPercent: 0, description: 'canary weight' });
@@ -117,7 +126,6 @@ async function setup(policyExtra: Record<string, unknown> = {}, router?: Traffic
   const deps: CanaryDeps = {
     clock,
     github: new OctokitGithubApi('github-token'),
-    ...(router ? { routerFor: () => router } : {}),
   };
   return { service, flag, rolloutId, deploymentId, clock, deps };
 }
@@ -167,6 +175,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await github('reset', {});
+  await cloudRun('reset', {});
 });
 
 describe('canary controller', () => {
@@ -291,37 +300,112 @@ describe('canary controller', () => {
     expect((await deploymentStates(s.deploymentId)).filter((x) => x === 'in_progress')).toEqual([]);
   });
 
-  it('fails the rollout after repeated router failures, with traffic restored to the baseline', async () => {
-    let weight = 0;
-    let failing = false;
-    const router: TrafficRouter = {
-      setCanaryWeight(w) {
-        if (failing && w > 0) return Promise.reject(new Error('503 from the router'));
-        weight = w;
-        return Promise.resolve({ weight: w });
+  it('fails the rollout after repeated Cloud Run failures, with traffic restored to the baseline', async () => {
+    const name = unique('api');
+    const serviceName = `projects/${PROJECT_ID}/locations/europe-west1/services/${name}`;
+    const [baseline, canary] = [`${name}-00001-abc`, `${name}-00002-def`];
+    await cloudRun('services', {
+      name: serviceName,
+      revisions: [baseline, canary],
+      traffic: [{ revision: baseline, percent: 100 }],
+    });
+    const s = await setup({
+      router: {
+        kind: 'cloud-run',
+        service: name,
+        region: 'europe-west1',
+        baselineRevision: baseline,
+        canaryRevision: canary,
       },
-      currentWeight() {
-        return Promise.resolve(weight);
-      },
+    });
+    const served = async () => {
+      const view = (await cloudRun(`services/${encodeURIComponent(serviceName)}`)) as {
+        trafficStatuses: { revision: string; percent: number }[];
+      };
+      return Object.fromEntries(view.trafficStatuses.map((t) => [t.revision, t.percent]));
     };
-    const s = await setup({}, router);
     await interval(s);
-    expect(weight).toBe(5);
-    failing = true;
-    for (let k = 0; k < 6 && (await rollout(s.rolloutId)).phase !== 'failed'; k += 1) await interval(s);
+    expect(await served()).toEqual({ [baseline]: 95, [canary]: 5 });
+    // Cloud Run starts refusing updates: the controller retries, then gives up and restores the baseline.
+    await cloudRun('faults', { next: 'unavailable', count: 3 });
+    for (let k = 0; k < 8 && (await rollout(s.rolloutId)).phase !== 'failed'; k += 1) await interval(s);
     const r = await rollout(s.rolloutId);
     expect(r.phase).toBe('failed');
-    expect(weight).toBe(0);
+    expect(r.routerErrors).toBeGreaterThanOrEqual(3);
+    await waitFor(async () => (await tick(s)) && (await served())[baseline] === 100, {
+      what: 'traffic back on the baseline',
+    });
+    expect(await served()).toEqual({ [baseline]: 100 });
   });
 
-  it('makes one transition when two ticks race', async () => {
+  it('applies abort, pause, resume, promote-now and rollback-now exactly once each', async () => {
+    const command = async (s: Setup, action: string) => {
+      const before = (await rollout(s.rolloutId)).commandsSeen.length;
+      await db()
+        .collection('rollouts')
+        .doc(s.rolloutId)
+        .update({ command: { action, reason: `test ${action}` } });
+      await waitFor(
+        async () => {
+          await tick(s);
+          return (await rollout(s.rolloutId)).commandsSeen.length > before;
+        },
+        { what: `${action} to be applied` },
+      );
+      for (let k = 0; k < 3; k += 1) await tick(s); // fold in the router's answer
+      return rollout(s.rolloutId);
+    };
+    const a = await setup();
+    await interval(a);
+    expect((await command(a, 'pause')).phase).toBe('paused');
+    await interval(a);
+    expect(await flagWeight(a.flag)).toBe(5); // paused: held
+    expect((await command(a, 'resume')).phase).toBe('progressing');
+    expect((await command(a, 'promote-now')).phase).toBe('succeeded');
+    expect(await flagWeight(a.flag)).toBe(100);
+    expect((await rollout(a.rolloutId)).commandsSeen).toHaveLength(3);
+
+    const b = await setup();
+    await interval(b);
+    expect((await command(b, 'abort')).phase).toBe('rolled-back');
+    expect(await flagWeight(b.flag)).toBe(0);
+
+    const c = await setup();
+    await interval(c);
+    await interval(c);
+    expect((await command(c, 'rollback-now')).phase).toBe('rolled-back');
+    expect(await flagWeight(c.flag)).toBe(0);
+    // Every command was audited once, with its reason.
+    const audited = await db().collection('auditLog').where('stream', '==', 'canary').get();
+    const reasons = audited.docs.map((d) => String(d.get('reason')));
+    for (const action of ['pause', 'resume', 'promote-now', 'abort', 'rollback-now']) {
+      expect(reasons.filter((r) => r.includes(`test ${action}`)).length).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('never commits two transitions from one state when ticks race', async () => {
     const s = await setup();
-    const both = await Promise.all([
-      tickService(s.service, { correlationId: 'a', actor: { type: 'system', id: 'a' } }, s.deps),
-      tickService(s.service, { correlationId: 'b', actor: { type: 'system', id: 'b' } }, s.deps),
-    ]);
-    const transitions = both.flatMap((b) => b.outcomes);
-    expect(transitions).toHaveLength(1);
-    expect((await rollout(s.rolloutId)).rev).toBe(1);
+    const ticks = await Promise.all(
+      Array.from({ length: 5 }, (_, k) =>
+        tickService(
+          s.service,
+          { correlationId: `race-${k}`, actor: { type: 'system', id: `t${k}` } },
+          s.deps,
+        ),
+      ),
+    );
+    const transitions = ticks.flatMap((t) => t.outcomes);
+    const r = await rollout(s.rolloutId);
+    // Every reported transition was committed exactly once, each from the revision the one before it left.
+    expect(transitions.length).toBeGreaterThanOrEqual(1);
+    expect(r.rev).toBe(transitions.length);
+    const audited = await db()
+      .collection('auditLog')
+      .where('stream', '==', 'canary')
+      .where('target', '==', `rollouts/${s.rolloutId}`)
+      .get();
+    expect(audited.docs.filter((d) => d.get('action') !== 'rollout.created')).toHaveLength(
+      transitions.length,
+    );
   });
 });
