@@ -12,7 +12,13 @@ import {
 import { db } from '../../functions/src/adapters/firestore';
 import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
 import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
-import { createGithubToken } from '../support/github';
+import {
+  createGithubToken,
+  deliver,
+  example,
+  resetWebhookSecret,
+  writeGithubSettings,
+} from '../support/github';
 import { MIN } from '../support/time';
 
 const GITHUB = process.env.GITHUB_API_URL!;
@@ -381,6 +387,52 @@ describe('canary controller', () => {
     for (const action of ['pause', 'resume', 'promote-now', 'abort', 'rollback-now']) {
       expect(reasons.filter((r) => r.includes(`test ${action}`)).length).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it('starts a rollout from a GitHub deployment webhook, end to end through the Functions emulator', async () => {
+    await resetWebhookSecret();
+    await writeGithubSettings();
+    const payload = example('deployment', (p) => p.deployment.environment === 'production');
+    const [owner, repo] = (payload.repository.full_name as string).split('/');
+    await github('deployments', { owner, repo, id: payload.deployment.id });
+    const flag = unique('hello').replace(/-/g, '_');
+    await db()
+      .doc(`flags/${flag}`)
+      .set({ enabled: true, rolloutPercent: 0, description: 'Hello-World canary' });
+    await db().doc('canaryPolicies/Hello-World').set(policy(flag));
+    const res = await deliver({ event: 'deployment', payload });
+    expect(res.status).toBe(202);
+    // githubWebhook -> onDeliveryRecorded -> onOpsEvent (rolloutRequests) -> onRolloutRequest (rollouts) ->
+    // canaryKick (first tick: the canary gets its first step's weight).
+    const started = await waitFor(
+      async () => {
+        const snap = await db().collection('rollouts').where('service', '==', 'Hello-World').get();
+        const r = snap.docs[0]?.data() as RolloutDoc | undefined;
+        return r && r.phase === 'progressing' ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the rollout to start' },
+    );
+    expect(started.request).toMatchObject({
+      githubDeploymentId: payload.deployment.id,
+      source: 'deployment',
+    });
+    await waitFor(async () => (await flagWeight(flag)) === 5, { what: 'the first step on the flag' });
+    // The next tick folds the router's answer in and tells GitHub.
+    const s: Setup = {
+      service: 'Hello-World',
+      flag,
+      rolloutId: started.id,
+      deploymentId: payload.deployment.id as number,
+      clock: { t: Date.now(), nowMs: () => Date.now() },
+      deps: { clock: { nowMs: () => Date.now() }, github: new OctokitGithubApi('github-token') },
+    };
+    await waitFor(
+      async () => {
+        await tick(s);
+        return (await deploymentStates(s.deploymentId)).includes('in_progress');
+      },
+      { what: 'the in_progress deployment status' },
+    );
   });
 
   it('never commits two transitions from one state when ticks race', async () => {
