@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { countFirestoreWrites } from './firestore-writes.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CHECKS = Number(process.env.BENCH_HEALTH_CHECKS ?? 1000);
@@ -55,15 +56,7 @@ async function run(port) {
   const { cycleDocId } = lib('adapters/health-docs.js');
   const { healthCheckSchema } = lib('config/schemas/health.js');
   const { Timestamp } = fnRequire('firebase-admin/firestore');
-  const { WriteBatch } = fnRequire('@google-cloud/firestore');
-  let writes = 0;
-  for (const op of ['set', 'create', 'update', 'delete']) {
-    const original = WriteBatch.prototype[op];
-    WriteBatch.prototype[op] = function counted(...args) {
-      writes += 1;
-      return original.apply(this, args);
-    };
-  }
+  const counter = countFirestoreWrites(fnRequire);
 
   const host = process.env.FIRESTORE_EMULATOR_HOST;
   await fetch(
@@ -117,7 +110,7 @@ async function run(port) {
     minute += 60_000;
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    writes = 0;
+    counter.writes = 0;
     const t0 = performance.now();
     const outcome = await runProbeCycle(
       { region: REGION, scheduleTime: new Date(minute).toISOString() },
@@ -126,7 +119,7 @@ async function run(port) {
     const ms = performance.now() - t0;
     clearInterval(sampler);
     if (outcome.outcome !== 'ran') throw new Error(`cycle ${outcome.outcome}: ${outcome.reason}`);
-    return { ms, writes, peakRssMb: peak / 2 ** 20, transitions: outcome.transitions.length };
+    return { ms, writes: counter.writes, peakRssMb: peak / 2 ** 20, transitions: outcome.transitions.length };
   };
 
   const ideal = Math.ceil(CHECKS / CONCURRENCY) * ANSWER_MS + ((CHECKS / 100) * TIMEOUT_MS) / CONCURRENCY;

@@ -10,8 +10,18 @@
 // TRIALS analyses that fail, the false alarm rate under 'identical' and the detection rate otherwise, for
 // n = 30, 100, 300; targets: mann-whitney false alarms <= 2 %, detection >= 95 % for 20 % slower at n = 100.
 // Seeded (mulberry32), so every run prints the same figures.
+//
+// With the emulators (FIRESTORE_EMULATOR_HOST set, as `npm run bench:judge` runs it), also the controller's cost:
+// 50 services, each with a canaryPolicies/{service} (firestore-flag router, threshold judge on the metric windows'
+// errorRate <= 0.01, steps 5/25/50/100, intervalMinutes 1), a rollout made by createRollout and a minute of metric
+// windows per cohort for every minute the ticks look at. Then tickAll (one tick of every service, in this
+// process, GitHub off) TICKS times with a clock moved by a minute between ticks, so the rollouts start, have
+// their weights confirmed, pass analyses and step up: every tick handles 50 active rollouts. Printed per tick:
+// wall time, per rollout, the transitions made and the Firestore writes (WriteBatch operations: transaction
+// writes and single-document writes alike). The controller's log lines are swallowed (counted) while it runs.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { countFirestoreWrites } from './firestore-writes.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TRIALS = Number(process.env.BENCH_JUDGE_TRIALS ?? 1000);
@@ -158,7 +168,157 @@ export async function judge() {
       (noise.length ? `; beyond the target but within its 95 % interval: ${noise.join('; ')}` : ''),
   );
   console.log(`${TRIALS} trials a cell in ${results.seconds} s`);
+  if (process.env.FIRESTORE_EMULATOR_HOST) results.controllerTick = await controllerTick(fnRequire);
+  else
+    console.log(
+      '\ncontroller tick: skipped (no FIRESTORE_EMULATOR_HOST; npm run bench:judge runs the emulators)',
+    );
   return results;
+}
+
+const ROLLOUTS = Number(process.env.BENCH_JUDGE_ROLLOUTS ?? 50);
+const TICKS = 8; // start, confirm 5 %, pass -> 25 %, confirm, pass -> 50 %, confirm, pass -> 100 %, succeeded
+const MIN = 60_000;
+
+async function controllerTick(fnRequire) {
+  const lib = (p) => fnRequire(`./lib/${p}`);
+  const { db } = lib('adapters/firestore.js');
+  const { createRollout, tickAll } = lib('adapters/canary-controller.js');
+  const { setLogSink } = lib('adapters/logger.js');
+  const counter = countFirestoreWrites(fnRequire);
+
+  const host = process.env.FIRESTORE_EMULATOR_HOST;
+  const project = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
+  await fetch(`http://${host}/emulator/v1/projects/${project}/databases/(default)/documents`, {
+    method: 'DELETE',
+  });
+
+  const clock = { t: Math.floor(Date.now() / MIN) * MIN, nowMs: () => clock.t };
+  const services = Array.from({ length: ROLLOUTS }, (_, i) => `bench-svc-${String(i).padStart(2, '0')}`);
+  // Windows for every minute an analysis of these ticks can cover (a few before the start, one per tick).
+  const minutes = Array.from({ length: TICKS + 3 }, (_, k) => clock.t + (k - 3) * MIN);
+  const windowDoc = (service, cohort, minuteMs) => ({
+    service,
+    cohort,
+    minuteMs,
+    shards: {
+      0: { requests: 600, errors: 1, latencyMs: { 50: 420, 100: 150, 250: 29 } },
+      7: { requests: 400, errors: 0, latencyMs: { 50: 300, 100: 90, 250: 10 } },
+    },
+  });
+  for (const [i, service] of services.entries()) {
+    const flag = `bench_canary_${String(i).padStart(2, '0')}`;
+    const batch = db().batch();
+    batch.set(db().doc(`flags/${flag}`), {
+      enabled: true,
+      rolloutPercent: 0,
+      description: `canary weight of ${service}`,
+    });
+    batch.set(db().doc(`canaryPolicies/${service}`), {
+      steps: [5, 25, 50, 100],
+      intervalMinutes: 1,
+      judge: { kind: 'threshold' },
+      metrics: [{ name: 'errorRate', source: 'metrics', max: 0.01, direction: 'increase', critical: true }],
+      minSamples: 1,
+      router: { kind: 'firestore-flag', flag },
+    });
+    const windows = db().collection('metrics').doc(service).collection('windows');
+    for (const minuteMs of minutes) {
+      for (const cohort of ['baseline', 'canary']) {
+        batch.set(windows.doc(`${minuteMs}_${cohort}`), windowDoc(service, cohort, minuteMs));
+      }
+    }
+    await batch.commit();
+    await createRollout(
+      {
+        id: `release-1-${1000 + i}`,
+        source: 'release',
+        repo: `bvester/${service}`,
+        service,
+        version: 'v2.0.0',
+        sha: 'abc123',
+        ref: null,
+        environment: 'production',
+        githubDeploymentId: null,
+        deliveryId: `guid-${i}`,
+        requestedBy: 'octocat',
+      },
+      clock,
+      'bench',
+    );
+  }
+
+  let logLines = 0;
+  setLogSink(() => (logLines += 1));
+  const deps = { clock, github: undefined };
+  const ticks = [];
+  try {
+    for (let k = 0; k < TICKS; k += 1) {
+      if (k > 0) clock.t += MIN;
+      counter.writes = 0;
+      const t0 = performance.now();
+      const results = await tickAll(
+        { correlationId: `bench-tick-${k}`, actor: { type: 'system', id: 'bench' } },
+        deps,
+      );
+      const ms = performance.now() - t0;
+      const outcomes = Object.values(results).flat();
+      const kinds = {};
+      for (const o of outcomes) {
+        const key = `${o.from}->${o.to}${o.action === 'set-weight' ? ' (set-weight)' : ''}`;
+        kinds[key] = (kinds[key] ?? 0) + 1;
+      }
+      ticks.push({
+        services: Object.keys(results).length,
+        ms: Math.round(ms),
+        msPerRollout: +(ms / ROLLOUTS).toFixed(1),
+        writes: counter.writes,
+        writesPerRollout: +(counter.writes / ROLLOUTS).toFixed(1),
+        transitions: outcomes.length,
+        kinds,
+      });
+    }
+  } finally {
+    setLogSink(undefined);
+  }
+  const phases = {};
+  for (const d of (await db().collection('rollouts').get()).docs) {
+    phases[d.get('phase')] = (phases[d.get('phase')] ?? 0) + 1;
+  }
+  const weights = {};
+  for (const d of (await db().collection('flags').get()).docs) {
+    const w = d.get('rolloutPercent');
+    weights[w] = (weights[w] ?? 0) + 1;
+  }
+  const total = ticks.reduce((s, t) => s + t.ms, 0);
+  const result = {
+    rollouts: ROLLOUTS,
+    ticks,
+    meanTickMs: Math.round(total / ticks.length),
+    maxTickMs: Math.max(...ticks.map((t) => t.ms)),
+    finalPhases: phases,
+    finalFlagWeights: weights,
+    logLines,
+  };
+  console.log(
+    `\ncontroller tick, ${ROLLOUTS} active rollouts (threshold judge on metric windows, firestore-flag router, ` +
+      `Firestore emulator, GitHub off):`,
+  );
+  for (const [k, t] of ticks.entries()) {
+    console.log(
+      `  tick ${k + 1}: ${String(t.ms).padStart(5)} ms (${t.msPerRollout} ms a rollout), ` +
+        `${t.writes} writes (${t.writesPerRollout} a rollout), ${t.transitions} transitions: ` +
+        Object.entries(t.kinds)
+          .map(([kind, n]) => `${n} ${kind}`)
+          .join(', '),
+    );
+  }
+  console.log(
+    `  mean ${result.meanTickMs} ms a tick (${(result.meanTickMs / ROLLOUTS).toFixed(1)} ms a rollout), ` +
+      `max ${result.maxTickMs} ms; afterwards rollouts ${JSON.stringify(phases)}, flag weights ` +
+      `${JSON.stringify(weights)}`,
+  );
+  return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await judge();

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startSecretManagerEmulator } from '../../emulators/secret-manager/server.mjs';
+import { countFirestoreWrites } from './firestore-writes.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_ROTATIONS ?? 5);
@@ -38,16 +39,7 @@ export async function rotation() {
   const { db } = lib('adapters/firestore.js');
   const { secretManager, secretName } = lib('adapters/secret-manager.js');
   const { handleSecretEvent, handleRotationSweep } = lib('triggers/rotation.js');
-  const { WriteBatch } = fnRequire('@google-cloud/firestore');
-
-  let writes = 0;
-  for (const op of ['set', 'create', 'update', 'delete']) {
-    const original = WriteBatch.prototype[op];
-    WriteBatch.prototype[op] = function counted(...args) {
-      writes += 1;
-      return original.apply(this, args);
-    };
-  }
+  const counter = countFirestoreWrites(fnRequire);
 
   const server = await callbackServer();
   const callbackUrl = `http://127.0.0.1:${server.address().port}/rotate`;
@@ -102,7 +94,7 @@ export async function rotation() {
         });
         await db().collection('secretPolicies').doc(secretId).set(policy);
         for (const k of Object.keys(sm.state.calls)) delete sm.state.calls[k];
-        writes = 0;
+        counter.writes = 0;
 
         const t0 = performance.now();
         const started = await handleSecretEvent(
@@ -117,7 +109,7 @@ export async function rotation() {
         const t1 = performance.now();
         const phase = (await db().collection('rotations').doc(started.rotationId).get()).get('phase');
         if (phase !== 'grace') throw new Error(`${strategy} rotation ended in ${phase}`);
-        writesToGrace += writes;
+        writesToGrace += counter.writes;
         clock.t += 61 * 60_000;
         await handleRotationSweep({ jobName: 'bench', scheduleTime: `${secretId}-retire` }, deps);
         clock.t += 2 * 86_400_000;
@@ -127,7 +119,7 @@ export async function rotation() {
         if (end !== 'completed') throw new Error(`${strategy} rotation ended in ${end}`);
         toGrace.push(t1 - t0);
         total.push(t2 - t0);
-        writesTotal += writes;
+        writesTotal += counter.writes;
         smCalls = { ...sm.state.calls };
       }
       const smTotal = Object.values(smCalls).reduce((a, b) => a + b, 0);
