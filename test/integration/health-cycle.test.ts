@@ -202,6 +202,18 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     expect(opened[0]!.failingRegions).toEqual(['europe-west1', 'africa-south1']);
   });
 
+  it("judges with the other regions' results of the same minute", async () => {
+    const id = uniqueId('fresh');
+    const regions = ['europe-west1', 'africa-south1'];
+    await catalog({ [id]: check() });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m = startMinute();
+    await minute(clock, m, regions);
+    await minute(clock, m + MINUTE, regions);
+    // Both regions have 2 successes after this minute: the second region to run sees the first one's results.
+    expect((await status(id))!.state).toBe('up');
+  });
+
   it('does not open an incident during a maintenance window, and marks the results', async () => {
     const id = uniqueId('maint');
     const m0 = startMinute();

@@ -109,10 +109,15 @@ async function readSettings(): Promise<HealthSettings> {
   }
 }
 
-/** The latest cycle document of each region (its counters, states and incidents carry forward). */
+/**
+ * The latest cycle document of each region (its counters, states and incidents carry forward): this region's
+ * before this minute, the other regions' up to and including this minute (a region that already ran this minute
+ * has the freshest counters).
+ */
 async function latestCycles(
   regions: readonly string[],
-  beforeMs: number,
+  own: string,
+  minuteMs: number,
 ): Promise<Map<string, HealthCycleDoc>> {
   const out = new Map<string, HealthCycleDoc>();
   await Promise.all(
@@ -120,7 +125,7 @@ async function latestCycles(
       const snap = await db()
         .collection(HEALTH_CYCLES)
         .where('region', '==', region)
-        .where('minuteMs', '<', beforeMs)
+        .where('minuteMs', region === own ? '<' : '<=', minuteMs)
         .orderBy('minuteMs', 'desc')
         .limit(1)
         .get();
@@ -162,7 +167,7 @@ async function cycle(
   const [catalogSnap, settings, previous] = await Promise.all([
     db().doc(HEALTH_CATALOG).get(),
     readSettings(),
-    latestCycles(deps.regions, minuteMs),
+    latestCycles(deps.regions, region, minuteMs),
   ]);
   const catalog = (catalogSnap.data() as HealthCatalogDoc | undefined)?.checks ?? {};
   const own = previous.get(region);

@@ -4,12 +4,17 @@
 // next hourly run. Engine: adapters/backup-engine.ts.
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { handleRestoreDrill } from '../adapters/backup-engine';
+import { logger } from '../adapters/logger';
 import { backupDeps } from './backups';
 import { baseOptions } from './shared/options';
 
 export const restoreDrill = onSchedule(
   { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
   async (event) => {
-    await handleRestoreDrill({ jobName: event.jobName, scheduleTime: event.scheduleTime }, backupDeps());
+    const result = await handleRestoreDrill(
+      { jobName: event.jobName, scheduleTime: event.scheduleTime },
+      backupDeps(),
+    );
+    logger({ function: 'restoreDrill' }).info('restore drill run', { ...result });
   },
 );
