@@ -176,7 +176,6 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   await rest.clear();
-  await db().doc('flags/deployFreeze').set({ enabled: false, rolloutPercent: 0, description: 'freeze' });
 });
 
 afterEach(async () => {
