@@ -17,8 +17,7 @@
 // was folded from (update with lastUpdateTime, or create), so a run that outlived its lease cannot overwrite a
 // newer summary: it reports `superseded` and writes nothing.
 import type { DocumentSnapshot, Firestore, WriteBatch } from 'firebase-admin/firestore';
-import { z } from 'zod';
-import { parseOrThrow } from '../config/validation';
+import { loadSchemas } from '../config/load-schemas';
 import {
   DAY_MS,
   MINUTE_MS,
@@ -73,40 +72,11 @@ export interface HealthRollupResult {
   days: string[];
 }
 
-// The catalog holds definitions onHealthCheckWritten validated; this only checks the public fields folded here.
-const catalogSchema = z.object({
-  checks: z
-    .record(
-      z.string(),
-      z.looseObject({
-        name: z.string(),
-        tags: z.array(z.string()).default([]),
-        sloTarget: z.number().gt(0).lte(100).default(99.9),
-      }),
-    )
-    .default({}),
-});
-
-const bucketsSchema = z.record(z.string(), z.tuple([z.number(), z.number(), z.number()]));
-export const summarySchema = z.object({
-  updatedAtMs: z.number(),
-  throughMs: z.number(),
-  checks: z.record(
-    z.string(),
-    z.object({
-      name: z.string(),
-      tags: z.array(z.string()),
-      sloTarget: z.number(),
-      tenMinutes: bucketsSchema,
-      hours: bucketsSchema,
-      days: bucketsSchema,
-    }),
-  ),
-});
-
 /** `healthSummary/current`, validated; undefined when no rollup has run yet. */
-export function parseSummary(snap: DocumentSnapshot): HealthSummaryDoc | undefined {
-  return snap.exists ? parseOrThrow(summarySchema, snap.data(), HEALTH_SUMMARY) : undefined;
+export async function parseSummary(snap: DocumentSnapshot): Promise<HealthSummaryDoc | undefined> {
+  if (!snap.exists) return undefined;
+  const { healthSummaryDocSchema, parseOrThrow } = await loadSchemas();
+  return parseOrThrow(healthSummaryDocSchema, snap.data(), HEALTH_SUMMARY);
 }
 
 const floorTo = (ms: number, sizeMs: number) => Math.floor(ms / sizeMs) * sizeMs;
@@ -158,9 +128,10 @@ async function rollup(
 
   const [summarySnap, catalogSnap] = await Promise.all([summaryRef.get(), db.doc(HEALTH_CATALOG).get()]);
   let documentReads = 2;
-  const summary = parseSummary(summarySnap);
+  const summary = await parseSummary(summarySnap);
+  const { healthCatalogPublicSchema, parseOrThrow } = await loadSchemas();
   const catalog: Record<string, CatalogEntry> = parseOrThrow(
-    catalogSchema,
+    healthCatalogPublicSchema,
     catalogSnap.data() ?? {},
     HEALTH_CATALOG,
   ).checks;

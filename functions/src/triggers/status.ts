@@ -30,7 +30,7 @@ export interface StatusDeps {
 }
 
 const firestoreDeps: StatusDeps = {
-  readSummary: async () => parseSummary(await db().doc(HEALTH_SUMMARY).get()),
+  readSummary: async () => await parseSummary(await db().doc(HEALTH_SUMMARY).get()),
   readStates: async () => {
     const snap = await db().collection(HEALTH_STATUS).select('state').get();
     const states: Record<string, HealthState> = {};

@@ -28,3 +28,4 @@ export {
   type CanaryPolicy,
   type RolloutCommandInput,
 } from './canary';
+export { healthCatalogPublicSchema, healthSummaryDocSchema } from './health-rollup';
