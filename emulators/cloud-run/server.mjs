@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
+import { closeGrpcWithControl, listenHttp } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Google client packages live in functions/node_modules (the copies the functions use).
@@ -711,33 +712,13 @@ export async function startCloudRunStandIn(options = {}) {
       res.end(JSON.stringify(reply[1]));
     });
   });
-  await new Promise((resolve, reject) => {
-    controlServer.once('error', reject);
-    controlServer.listen(controlPort, host, () => {
-      controlServer.off('error', reject);
-      resolve(undefined);
-    });
-  });
-  const controlAddress = controlServer.address();
-  const boundControlPort =
-    typeof controlAddress === 'object' && controlAddress ? controlAddress.port : controlPort;
+  const boundControlPort = await listenHttp(controlServer, controlPort, host);
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
   function close() {
     closing ??= (async () => {
       reset();
-      await new Promise((resolve) => {
-        controlServer.close(() => resolve(undefined));
-        controlServer.closeAllConnections();
-      });
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 2000);
-        timer.unref();
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
+      await closeGrpcWithControl(server, controlServer);
     })();
     return closing;
   }

@@ -15,6 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { signPayload, signPayloadSha1 } from './sign.mjs';
+import { listenHttp } from '../shared/servers.mjs';
 
 // ---------------------------------------------------------------------------------------------------------
 // Types
@@ -1466,15 +1467,7 @@ export async function startGitHubStandIn({
     })();
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const boundPort = await listenHttp(server, port, host);
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 
   function reset() {

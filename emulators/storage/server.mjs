@@ -16,6 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
+import { listenHttp } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -593,15 +594,7 @@ export async function startStorageStandIn(options) {
     });
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const boundPort = await listenHttp(server, port, host);
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
