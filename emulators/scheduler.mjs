@@ -94,6 +94,33 @@ export function findScheduledFunctions(indexJs) {
   return out;
 }
 
+/**
+ * The request Cloud Scheduler makes, as the Functions emulator expects it: a POST to `/{region}/{id}-0` (the
+ * scheduled function's HTTP twin, in the function's OWN region: a probe cycle per region) with the job name and
+ * schedule time headers. A plain `/{id}` URL answers 404 for a scheduled function.
+ */
+export function scheduledRequest(fn, { baseUrl, project, region, scheduleTime = Date.now() }) {
+  const where = fn.region ?? region;
+  const jobName = `projects/${project}/locations/${where}/jobs/firebase-schedule-${fn.id}-${where}`;
+  return {
+    url: `${baseUrl}/${project}/${where}/${fn.id}-0`,
+    init: {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'X-CloudScheduler-JobName': jobName,
+        'X-CloudScheduler-ScheduleTime': new Date(scheduleTime).toISOString(),
+      },
+      body: '{}',
+    },
+  };
+}
+
+/** A one-line shell command that fires `fn` once, as printed by `npm start`. */
+export function fireCommand(fn) {
+  return `npm run fire -- ${fn.id}`;
+}
+
 /** Fires each scheduled function at its next times until `stop()` is called. */
 export function startScheduler({
   functions,
@@ -106,19 +133,9 @@ export function startScheduler({
   const timers = new Set();
   let stopped = false;
   const fire = async (fn, scheduleTime) => {
-    const where = fn.region ?? region;
-    const url = `${baseUrl}/${project}/${where}/${fn.id}-0`;
-    const jobName = `projects/${project}/locations/${where}/jobs/firebase-schedule-${fn.id}-${where}`;
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'X-CloudScheduler-JobName': jobName,
-          'X-CloudScheduler-ScheduleTime': new Date(scheduleTime).toISOString(),
-        },
-        body: '{}',
-      });
+      const { url, init } = scheduledRequest(fn, { baseUrl, project, region, scheduleTime });
+      const res = await fetch(url, init);
       log(`[scheduler] ${fn.id} @ ${new Date(scheduleTime).toISOString()} -> ${res.status}`);
     } catch (err) {
       log(`[scheduler] ${fn.id}: ${err.message}`);

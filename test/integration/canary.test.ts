@@ -10,6 +10,7 @@ import {
   type RolloutDoc,
 } from '../../functions/src/adapters/canary-controller';
 import { db } from '../../functions/src/adapters/firestore';
+import { withLease } from '../../functions/src/adapters/leases';
 import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
 import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import {
@@ -140,6 +141,47 @@ async function rollout(id: string): Promise<RolloutDoc> {
   return (await db().collection('rollouts').doc(id).get()).data() as RolloutDoc;
 }
 
+/** The canary stream's audit entries about one rollout, oldest first. */
+async function canaryEntries(rolloutId: string): Promise<any[]> {
+  const snap = await db()
+    .collection('auditLog')
+    .where('stream', '==', 'canary')
+    .where('target', '==', `rollouts/${rolloutId}`)
+    .get();
+  return snap.docs.map((d) => d.data()).sort((a, b) => a.seq - b.seq);
+}
+
+async function canaryAudit(rolloutId: string): Promise<string[]> {
+  return (await canaryEntries(rolloutId)).map((e) => String(e.action));
+}
+
+/** A rollout routed by the Cloud Run stand-in: `baseline` serves everything, `canary` is the latest revision. */
+async function cloudRunSetup({ pinRevisions = true } = {}) {
+  const name = unique('api');
+  const serviceName = `projects/${PROJECT_ID}/locations/europe-west1/services/${name}`;
+  const [baseline, canary] = [`${name}-00001-abc`, `${name}-00002-def`];
+  await cloudRun('services', {
+    name: serviceName,
+    revisions: [baseline, canary],
+    traffic: [{ revision: baseline, percent: 100 }],
+  });
+  const s = await setup({
+    router: {
+      kind: 'cloud-run',
+      service: name,
+      region: 'europe-west1',
+      ...(pinRevisions ? { baselineRevision: baseline, canaryRevision: canary } : {}),
+    },
+  });
+  const served = async (): Promise<Record<string, number>> => {
+    const view = (await cloudRun(`services/${encodeURIComponent(serviceName)}`)) as {
+      trafficStatuses: { revision: string; percent: number }[];
+    };
+    return Object.fromEntries(view.trafficStatuses.map((t) => [t.revision, t.percent]));
+  };
+  return { s, baseline, canary, served, serviceName };
+}
+
 async function flagWeight(flag: string): Promise<number> {
   return (await db().doc(`flags/${flag}`).get()).get('rolloutPercent') as number;
 }
@@ -187,7 +229,8 @@ describe('canary controller', () => {
   it('promotes a healthy canary through every step, with GitHub deployment statuses', async () => {
     const s = await setup();
     const weights: number[] = [];
-    for (let k = 0; k < 8 && !['succeeded'].includes((await rollout(s.rolloutId)).phase); k += 1) {
+    // Each step: one interval of complete minutes after the minute its weight went live (see analysisWindow).
+    for (let k = 0; k < 12 && !['succeeded'].includes((await rollout(s.rolloutId)).phase); k += 1) {
       await interval(s);
       weights.push(await flagWeight(s.flag));
     }
@@ -227,7 +270,7 @@ describe('canary controller', () => {
 
   it('waits at an approval step until an admin approves', async () => {
     const s = await setup({ approvals: [50] });
-    for (let k = 0; k < 6 && (await rollout(s.rolloutId)).phase !== 'waiting-approval'; k += 1)
+    for (let k = 0; k < 10 && (await rollout(s.rolloutId)).phase !== 'waiting-approval'; k += 1)
       await interval(s);
     expect((await rollout(s.rolloutId)).phase).toBe('waiting-approval');
     expect(await flagWeight(s.flag)).toBe(25);
@@ -241,7 +284,7 @@ describe('canary controller', () => {
       .update({ command: { action: 'approve', reason: 'looks good' } });
     await waitFor(
       async () =>
-        (await rollout(s.rolloutId)).pendingCommand?.action === 'approve' ||
+        (await rollout(s.rolloutId)).pendingCommands?.some((c) => c.action === 'approve') ||
         (await rollout(s.rolloutId)).commandsSeen.length > 0,
       {
         what: 'the command to be taken in',
@@ -306,29 +349,7 @@ describe('canary controller', () => {
   });
 
   it('fails the rollout after repeated Cloud Run failures, with traffic restored to the baseline', async () => {
-    const name = unique('api');
-    const serviceName = `projects/${PROJECT_ID}/locations/europe-west1/services/${name}`;
-    const [baseline, canary] = [`${name}-00001-abc`, `${name}-00002-def`];
-    await cloudRun('services', {
-      name: serviceName,
-      revisions: [baseline, canary],
-      traffic: [{ revision: baseline, percent: 100 }],
-    });
-    const s = await setup({
-      router: {
-        kind: 'cloud-run',
-        service: name,
-        region: 'europe-west1',
-        baselineRevision: baseline,
-        canaryRevision: canary,
-      },
-    });
-    const served = async () => {
-      const view = (await cloudRun(`services/${encodeURIComponent(serviceName)}`)) as {
-        trafficStatuses: { revision: string; percent: number }[];
-      };
-      return Object.fromEntries(view.trafficStatuses.map((t) => [t.revision, t.percent]));
-    };
+    const { s, baseline, canary, served } = await cloudRunSetup();
     await interval(s);
     expect(await served()).toEqual({ [baseline]: 95, [canary]: 5 });
     // Cloud Run starts refusing updates: the controller retries, then gives up and restores the baseline.
@@ -341,6 +362,148 @@ describe('canary controller', () => {
       what: 'traffic back on the baseline',
     });
     expect(await served()).toEqual({ [baseline]: 100 });
+    // The failed rollout is finished by the next tick: the restore confirmed, audited, GitHub told.
+    await waitFor(async () => (await tick(s)) && !(await rollout(s.rolloutId)).routerPending, {
+      what: 'the restore to be folded in',
+    });
+    expect((await deploymentStates(s.deploymentId)).at(-1)).toBe('failure');
+    expect(await canaryAudit(s.rolloutId)).toContain('rollout.baseline-restored');
+    // Nothing more to do for it: further ticks leave it alone.
+    const finished = await rollout(s.rolloutId);
+    await tick(s);
+    expect((await rollout(s.rolloutId)).rev).toBe(finished.rev);
+  });
+
+  it('alerts when restoring the baseline after router failures fails too', async () => {
+    const { s, baseline, canary, served } = await cloudRunSetup();
+    await interval(s);
+    expect(await served()).toEqual({ [baseline]: 95, [canary]: 5 });
+    // Three failures fail the rollout; the fourth is the restore.
+    await cloudRun('faults', { next: 'unavailable', count: 4 });
+    for (let k = 0; k < 8 && (await rollout(s.rolloutId)).phase !== 'failed'; k += 1) await interval(s);
+    expect((await rollout(s.rolloutId)).phase).toBe('failed');
+    await waitFor(async () => (await tick(s)) && !(await rollout(s.rolloutId)).routerPending, {
+      what: 'the failed restore to be folded in',
+    });
+    expect(await canaryAudit(s.rolloutId)).toContain('rollout.baseline-restore-failed');
+    expect((await deploymentStates(s.deploymentId)).at(-1)).toBe('failure');
+    await waitFor(
+      () =>
+        alerts.messages.find(
+          (a) =>
+            a.data.target === `rollouts/${s.rolloutId}` &&
+            a.data.severity === 'critical' &&
+            String(a.data.title).includes('may still reach the canary'),
+        ),
+      { what: 'the critical alert for the failed restore' },
+    );
+  });
+
+  it('routes to the revisions chosen at the start, even when a new revision is deployed mid-rollout', async () => {
+    const { s, baseline, canary, served, serviceName } = await cloudRunSetup({ pinRevisions: false });
+    await interval(s);
+    expect(await served()).toEqual({ [baseline]: 95, [canary]: 5 });
+    expect((await rollout(s.rolloutId)).routerRevisions).toEqual({ baseline, canary });
+    // A newer revision is deployed with no traffic: it becomes the service's latest ready revision.
+    const intruder = `${serviceName.split('/').at(-1)}-00003-ghi`;
+    await cloudRun('revisions', { service: serviceName, revision: intruder });
+    for (let k = 0; k < 6 && (await served())[canary] !== 25; k += 1) await interval(s);
+    expect(await served()).toEqual({ [baseline]: 75, [canary]: 25 });
+    expect((await rollout(s.rolloutId)).routerRevisions).toEqual({ baseline, canary });
+  });
+
+  it('judges complete minutes only: a service that writes each minute when it ends gets promoted', async () => {
+    const s = await setup();
+    // Ticks land mid-minute (a scheduled run starts a few seconds late; a kick comes any time).
+    s.clock.t += 30_000;
+    for (let k = 0; k < 8 && (await flagWeight(s.flag)) < 25; k += 1) {
+      s.clock.t += MIN;
+      // The service flushes a minute's counters when that minute ends: the current minute is never there.
+      await windows(s.service, Math.floor(s.clock.t / MIN) * MIN - MIN, 0);
+      for (let j = 0; j < 4; j += 1) if (!(await tick(s)).outcomes.length) break;
+    }
+    expect(await flagWeight(s.flag)).toBe(25);
+    const last = (await rollout(s.rolloutId)).lastAnalysis!;
+    expect(last.verdict).toBe('pass');
+    // The judged minutes had all ended, with their lateness, when the analysis ran.
+    expect(last.toMs! + 15_000).toBeLessThanOrEqual(last.atMs);
+    expect(last.toMs! - last.fromMs!).toBe(MIN);
+  });
+
+  it('queues a second command behind the first: pause then abort are both applied, in order, audited', async () => {
+    const s = await setup();
+    await interval(s);
+    expect(await flagWeight(s.flag)).toBe(5);
+    const ref = db().collection('rollouts').doc(s.rolloutId);
+    // Two commands written before any tick applies the first (the console, a second apart). The test holds the
+    // service's lease meanwhile, so the ticks each command kicks (canaryKick in the Functions emulator) skip.
+    const held = await withLease(
+      `canary-${s.service}`,
+      { ttlMs: 2 * MIN, clock: s.clock, correlationId: 'test-hold', actor: { type: 'system', id: 'test' } },
+      async () => {
+        await ref.update({ command: { action: 'pause', reason: 'look at the logs' } });
+        await waitFor(async () => (await rollout(s.rolloutId)).command === undefined, {
+          what: 'the pause to be taken in',
+        });
+        await ref.update({ command: { action: 'abort', reason: 'bad release' } });
+        await waitFor(async () => (await rollout(s.rolloutId)).command === undefined, {
+          what: 'the abort to be taken in',
+        });
+        return (await rollout(s.rolloutId)).commandsSeen.length;
+      },
+    );
+    expect(held).toMatchObject({ ran: true, value: 0 });
+    await waitFor(
+      async () => {
+        await tick(s);
+        return (await rollout(s.rolloutId)).commandsSeen.length >= 2;
+      },
+      { what: 'both commands to be applied' },
+    );
+    for (let k = 0; k < 3; k += 1) await tick(s); // fold in the router's answer
+    const r = await rollout(s.rolloutId);
+    expect(r.phase).toBe('rolled-back');
+    expect(await flagWeight(s.flag)).toBe(0);
+    const applied = (await canaryAudit(s.rolloutId)).filter((a) =>
+      ['rollout.pause', 'rollout.abort'].includes(a),
+    );
+    expect(applied).toEqual(['rollout.pause', 'rollout.abort']);
+    // Each applied command's audit entry carries the write's auth type (refused ones always did).
+    const entries = await canaryEntries(s.rolloutId);
+    for (const action of ['rollout.pause', 'rollout.abort']) {
+      const entry = entries.find((e) => e.action === action)!;
+      expect(entry.actor).toMatchObject({ type: 'admin', authType: expect.any(String) });
+      expect(entry.details.authType).toBe(entry.actor.authType);
+    }
+    expect(r.pendingCommands ?? []).toEqual([]);
+  });
+
+  it('refuses an invalid command from the console (which bypasses the rules), audited with its auth type', async () => {
+    const s = await setup();
+    await interval(s);
+    const before = await rollout(s.rolloutId);
+    await db()
+      .collection('rollouts')
+      .doc(s.rolloutId)
+      .update({ command: { action: 'explode', reason: 'typo' } });
+    const refused: any = await waitFor(
+      async (): Promise<unknown> =>
+        (await canaryEntries(s.rolloutId)).find((e) => e.action === 'rollout.command-refused'),
+      { what: 'the refusal in the audit log' },
+    );
+    expect(refused.reason).toMatch(/action/);
+    expect(refused.actor.authType).toEqual(expect.any(String));
+    expect(refused.details.authType).toBe(refused.actor.authType);
+    const after = await waitFor(
+      async () => {
+        const r = await rollout(s.rolloutId);
+        return r.command === undefined ? r : undefined;
+      },
+      { what: 'the command to be cleared' },
+    );
+    expect(after.pendingCommands ?? []).toEqual([]);
+    expect(after.phase).toBe(before.phase);
+    expect(after.weight).toBe(before.weight);
   });
 
   it('applies abort, pause, resume, promote-now and rollback-now exactly once each', async () => {

@@ -1,6 +1,10 @@
 // `canaryPolicies/{service}` and `rollouts/{id}.command`: the defaults an admin gets, and every refusal naming the
 // field to fix.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { flagSchema } from '../../functions/src/config/schemas/flag';
 import { canaryPolicySchema, rolloutCommandSchema } from '../../functions/src/config/schemas/canary';
 import { parseOrThrow } from '../../functions/src/config/validation';
 import { refusal } from '../support/validation';
@@ -25,6 +29,7 @@ describe('canaryPolicies/{service}', () => {
       judge: { kind: 'mann-whitney', confidence: 0.98, tolerance: 0.25 },
       metrics: [{ name: 'errorRate', source: 'metrics', direction: 'increase', critical: false }],
       minSamples: 30,
+      windowLatenessSeconds: 15,
       targets: { baseline: { cohort: 'baseline' }, canary: { cohort: 'canary' } },
     });
   });
@@ -57,6 +62,7 @@ describe('canaryPolicies/{service}', () => {
     };
     expect(policy(full)).toEqual({
       ...full,
+      windowLatenessSeconds: 15,
       metrics: full.metrics.map((m) => ({ critical: false, ...m })),
     });
   });
@@ -78,7 +84,17 @@ describe('canaryPolicies/{service}', () => {
     [
       'a deadline within one interval',
       { intervalMinutes: 30 },
-      "field 'progressDeadlineMinutes' must be greater than intervalMinutes (30)",
+      "field 'progressDeadlineMinutes' must be at least intervalMinutes + 2 (32)",
+    ],
+    [
+      'a deadline too short for one interval of complete minutes',
+      { intervalMinutes: 29 },
+      "field 'progressDeadlineMinutes' must be at least intervalMinutes + 2 (31)",
+    ],
+    [
+      'a negative window lateness',
+      { windowLatenessSeconds: -1 },
+      "field 'windowLatenessSeconds' must be >= 0",
     ],
     [
       'an approval that is not a step',
@@ -279,5 +295,28 @@ describe('rollouts/{id}.command', () => {
     ['an unknown field', { action: 'abort', reason: 'x', force: true }, "unknown field 'force'"],
   ])('refuses %s', (_name, value, message) => {
     expect(commandRefusal(value).message).toContain(message);
+  });
+});
+
+describe('the demo seed (npm start)', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const seed = JSON.parse(readFileSync(path.join(root, 'emulators/seed/firestore.json'), 'utf8'));
+  const devSession = readFileSync(path.join(root, 'emulators/dev-session.mjs'), 'utf8');
+
+  it('has a valid canary policy for the service the printed release targets, routed on a seeded valid flag', () => {
+    // The printed release is for Codertocat/Hello-World: its service is the repository's name.
+    expect(devSession).toContain('"full_name":"Codertocat/Hello-World"');
+    const parsed = parseOrThrow(
+      canaryPolicySchema,
+      seed.canaryPolicies['Hello-World'],
+      'canaryPolicies/Hello-World',
+    );
+    expect(parsed.router.kind).toBe('firestore-flag');
+    const flag = parsed.router.kind === 'firestore-flag' ? parsed.router.flag : '';
+    expect(() => parseOrThrow(flagSchema, seed.flags[flag], `flags/${flag}`)).not.toThrow();
+    // Its health metrics are judged on a check the demo seeds.
+    for (const side of ['baseline', 'canary'] as const) {
+      expect(devSession).toContain(`healthChecks/${parsed.targets[side].healthCheck}`);
+    }
   });
 });

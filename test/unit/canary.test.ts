@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   analysisDue,
+  analysisWindow,
   decideTick,
   isActive,
   MAX_COMMANDS_SEEN,
@@ -100,9 +101,15 @@ class Harness {
     return this;
   }
 
-  /** One analysis interval later, with this verdict. */
+  /**
+   * One analysis interval later, with this verdict: the interval, then the first minute at which a whole interval
+   * of complete minutes (lateness included) is there, as the controller would find it.
+   */
   analyse(a: Analysis): TickDecision {
-    return this.wait((this.policy as CanaryPolicy).intervalMinutes).tick({ analysis: a });
+    const policy = this.policy as CanaryPolicy;
+    this.wait(policy.intervalMinutes);
+    for (let k = 0; k < 2 && !analysisDue(this.rollout, policy, this.nowMs); k += 1) this.wait(1);
+    return this.tick({ analysis: a });
   }
 
   get phase(): RolloutPhase {
@@ -136,15 +143,25 @@ describe('canary: a healthy canary promotes through every step, tick by tick', (
     d = h.wait(4).tick({ analysis: pass });
     expect(d).toEqual({ next: before, action: { kind: 'none' }, audit: null });
 
+    // The step went live at :30, so its first whole minute starts at T0+1; five complete minutes (T0+1..T0+6)
+    // are there once the last one has ended and its lateness (15 s) passed: not at T0+5.5, at T0+6.5.
     for (const [stepIndex, weight] of [
       [1, 25],
       [2, 50],
     ] as const) {
       h.wait(1);
+      expect(analysisDue(h.rollout, basePolicy, h.nowMs)).toBe(false);
+      h.wait(1);
       expect(analysisDue(h.rollout, basePolicy, h.nowMs)).toBe(true);
+      const stepLive = h.rollout.stepStartedAtMs;
       d = h.tick({ analysis: pass });
       expect(d.next).toMatchObject({ phase: 'progressing', stepIndex, weight, routerPending: true });
-      expect(d.next.lastAnalysis).toMatchObject({ verdict: 'pass', atMs: h.nowMs });
+      expect(d.next.lastAnalysis).toMatchObject({
+        verdict: 'pass',
+        atMs: h.nowMs,
+        fromMs: Math.ceil(stepLive / MIN) * MIN,
+        toMs: Math.ceil(stepLive / MIN) * MIN + 5 * MIN,
+      });
       expect(d.action).toMatchObject({ kind: 'set-weight', weight });
       expect(d.audit).toMatchObject({
         action: 'rollout.step',
@@ -155,7 +172,7 @@ describe('canary: a healthy canary promotes through every step, tick by tick', (
       h.wait(4);
     }
 
-    h.wait(1);
+    h.wait(2);
     d = h.tick({ analysis: pass });
     expect(d.next).toMatchObject({ phase: 'promoting', stepIndex: 3, weight: 100 });
     expect(d.action).toMatchObject({ kind: 'set-weight', weight: 100 });
@@ -591,5 +608,47 @@ describe('canary: router failures', () => {
     expect(d.action).toMatchObject({ kind: 'github-status', state: 'failure' });
     expect(d.alert?.severity).toBe('critical');
     expect(h.tick().audit).toBeNull();
+  });
+});
+
+describe('canary: analyses judge complete minutes only', () => {
+  const policy = { intervalMinutes: 1, windowLatenessSeconds: 15 };
+  const live = (stepStartedAtMs: number) => ({ stepStartedAtMs });
+
+  it('never reads the minute that has just begun, nor one whose lateness has not passed', () => {
+    // Step live at 12:00:30; the first whole minute is 12:01, complete with its lateness at 12:02:15.
+    const r = live(T0 + 0.5 * MIN);
+    expect(analysisWindow(r, policy, T0 + 1.5 * MIN)).toEqual({ fromMs: T0 + MIN, toMs: T0 + MIN });
+    expect(analysisWindow(r, policy, T0 + 2 * MIN + 14_000).toMs).toBe(T0 + MIN);
+    expect(analysisWindow(r, policy, T0 + 2 * MIN + 15_000)).toEqual({
+      fromMs: T0 + MIN,
+      toMs: T0 + 2 * MIN,
+    });
+  });
+
+  it('judges exactly intervalMinutes whole minutes, none begun before the step', () => {
+    const p = { intervalMinutes: 5, windowLatenessSeconds: 0 };
+    expect(analysisWindow(live(T0), p, T0 + 30 * MIN)).toEqual({
+      fromMs: T0 + 25 * MIN,
+      toMs: T0 + 30 * MIN,
+    });
+    expect(analysisWindow(live(T0 + 10_000), p, T0 + 5 * MIN)).toEqual({
+      fromMs: T0 + MIN,
+      toMs: T0 + 5 * MIN,
+    });
+  });
+
+  it('a due analysis covers a full interval; the next one starts where it ended', () => {
+    const h = new Harness({ intervalMinutes: 1 });
+    h.started(); // live at T0
+    h.wait(1);
+    expect(analysisDue(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toBe(false); // 12:01:00, lateness
+    h.wait(1);
+    expect(analysisDue(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toBe(true);
+    const d = h.tick({ analysis: inconclusive });
+    expect(d.next.lastAnalysis).toMatchObject({ fromMs: T0, toMs: T0 + MIN });
+    expect(d.next.stepStartedAtMs).toBe(T0 + MIN);
+    h.wait(1); // the next minute is complete now: analyses keep up, one a minute
+    expect(analysisDue(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toBe(true);
   });
 });

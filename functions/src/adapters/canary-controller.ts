@@ -7,6 +7,7 @@
 import type { Actor } from '../core/audit-chain';
 import {
   analysisDue,
+  analysisWindow,
   decideTick,
   isActive,
   newRollout,
@@ -40,31 +41,45 @@ const ACTIVE_PHASES = ['pending', 'progressing', 'waiting-approval', 'paused', '
 export interface CanaryDeps {
   clock: Clock;
   github: GithubApi | undefined;
-  /** The router a policy names (tests may wrap it). */
-  routerFor?: (policy: CanaryPolicy) => TrafficRouter;
+  /** The router a policy names, pinned to the rollout's revisions once chosen (tests may wrap it). */
+  routerFor?: (policy: CanaryPolicy, pinned?: PinnedRevisions) => TrafficRouter;
 }
+
+/** The Cloud Run revisions a rollout routes between, chosen when it first routes and never re-chosen. */
+export interface PinnedRevisions {
+  baseline: string;
+  canary: string;
+}
+
+/** Commands applied one after another in one tickService call, at most (the rest wait for the next tick). */
+const MAX_COMMANDS_PER_TICK = 10;
 
 /** A rollout document: the state machine's state plus what the controller keeps beside it. */
 export interface RolloutDoc extends RolloutState {
   rev: number;
   request: Pick<RolloutRequest, 'repo' | 'sha' | 'environment' | 'githubDeploymentId' | 'source'> | null;
-  /** Written by admins (rules: only this field); moved to pendingCommand by onRolloutCommand. */
+  /** Written by admins (rules: only this field); appended to pendingCommands by onRolloutCommand. */
   command?: unknown;
-  pendingCommand?: RolloutCommand | null;
+  /** Admin commands in the order they were written, each removed once the controller has handled it. */
+  pendingCommands?: RolloutCommand[];
   routerResult?: RouterResult | null;
+  /** Cloud Run routers: the revisions chosen when the rollout first routed traffic. */
+  routerRevisions?: PinnedRevisions | null;
   updatedAtMs: number;
 }
 
-export function defaultRouter(policy: CanaryPolicy): TrafficRouter {
+export function defaultRouter(policy: CanaryPolicy, pinned?: PinnedRevisions): TrafficRouter {
   if (policy.router.kind === 'firestore-flag') {
     return new FirestoreFlagRouter(policy.router.flag, { type: 'system', id: 'canaryController' });
   }
+  const baselineRevision = pinned?.baseline ?? policy.router.baselineRevision;
+  const canaryRevision = pinned?.canary ?? policy.router.canaryRevision;
   return new CloudRunRouter({
     project: projectId(),
     region: policy.router.region,
     service: policy.router.service,
-    ...(policy.router.baselineRevision ? { baselineRevision: policy.router.baselineRevision } : {}),
-    ...(policy.router.canaryRevision ? { canaryRevision: policy.router.canaryRevision } : {}),
+    ...(baselineRevision ? { baselineRevision } : {}),
+    ...(canaryRevision ? { canaryRevision } : {}),
   });
 }
 
@@ -89,8 +104,9 @@ export async function createRollout(
         githubDeploymentId: request.githubDeploymentId,
         source: request.source,
       },
-      pendingCommand: null,
+      pendingCommands: [],
       routerResult: null,
+      routerRevisions: null,
       updatedAtMs: clock.nowMs(),
     };
     tx.create(ref, doc);
@@ -124,6 +140,8 @@ export interface TickOutcome {
   to: string;
   action: TickDecision['action']['kind'];
   reason: string;
+  /** The admin command this transition handled (applied or refused). */
+  commandId?: string;
 }
 
 /** One tick of every active rollout of `service`, under the service's lease. */
@@ -136,20 +154,21 @@ export async function tickService(
     `canary-${service}`,
     { ttlMs: 2 * 60_000, clock: deps.clock, actor: trigger.actor, correlationId: trigger.correlationId },
     async () => {
-      const snap = await db()
-        .collection(ROLLOUTS)
-        .where('service', '==', service)
-        .where('phase', 'in', ACTIVE_PHASES)
-        .get();
-      const rollouts = snap.docs
-        .map((d) => d.data() as RolloutDoc)
-        .sort((a, b) => a.createdAtMs - b.createdAtMs);
+      const rollouts = await readTickable(service);
       const [policy, freeze] = await Promise.all([readPolicy(service), db().doc('flags/deployFreeze').get()]);
       const deployFreeze = freeze.get('enabled') === true;
       const outcomes: TickOutcome[] = [];
-      for (const r of rollouts) {
-        const outcome = await tickOne(r, rollouts, policy, deployFreeze, trigger, deps);
-        if (outcome) outcomes.push(outcome);
+      for (const first of rollouts) {
+        // One transition per decision; queued admin commands are applied one after another, in order, each its
+        // own transition, so a burst of commands is not spread over several minutes of scheduled ticks.
+        let r: RolloutDoc | undefined = first;
+        for (let k = 0; r && k < MAX_COMMANDS_PER_TICK; k += 1) {
+          const outcome = await tickOne(r, rollouts, policy, deployFreeze, trigger, deps);
+          if (outcome) outcomes.push(outcome);
+          if (!outcome?.commandId) break;
+          r = (await db().collection(ROLLOUTS).doc(r.id).get()).data() as RolloutDoc | undefined;
+          if (!r || !nextCommand(r)) break;
+        }
       }
       return outcomes;
     },
@@ -158,10 +177,41 @@ export async function tickService(
   return { ran: true, outcomes: run.value };
 }
 
-/** Every service with an active rollout (the scheduled controller). */
+/**
+ * The rollouts a tick of `service` looks at: the active ones, and failed ones whose restore of the baseline is not
+ * yet confirmed (a rollout fails with a weight change to 0 in flight; the next tick must finish it: GitHub status,
+ * audit, and the alert if the restore failed too). Oldest first.
+ */
+async function readTickable(service: string): Promise<RolloutDoc[]> {
+  const rollouts = db().collection(ROLLOUTS).where('service', '==', service);
+  const [active, finishing] = await Promise.all([
+    rollouts.where('phase', 'in', ACTIVE_PHASES).get(),
+    rollouts.where('phase', '==', 'failed').where('routerPending', '==', true).get(),
+  ]);
+  return [...active.docs, ...finishing.docs]
+    .map((d) => d.data() as RolloutDoc)
+    .sort((a, b) => a.createdAtMs - b.createdAtMs);
+}
+
+/** The oldest queued command not handled yet. */
+function nextCommand(r: RolloutDoc): RolloutCommand | undefined {
+  return (r.pendingCommands ?? []).find((c) => !r.commandsSeen.includes(c.id));
+}
+
+/** Every service with a rollout to tick (the scheduled controller). */
 export async function tickAll(trigger: { correlationId: string; actor: Actor }, deps: CanaryDeps) {
-  const snap = await db().collection(ROLLOUTS).where('phase', 'in', ACTIVE_PHASES).select('service').get();
-  const services = [...new Set(snap.docs.map((d) => d.get('service') as string))].sort();
+  const [active, finishing] = await Promise.all([
+    db().collection(ROLLOUTS).where('phase', 'in', ACTIVE_PHASES).select('service').get(),
+    db()
+      .collection(ROLLOUTS)
+      .where('phase', '==', 'failed')
+      .where('routerPending', '==', true)
+      .select('service')
+      .get(),
+  ]);
+  const services = [
+    ...new Set([...active.docs, ...finishing.docs].map((d) => d.get('service') as string)),
+  ].sort();
   const results: Record<string, TickOutcome[]> = {};
   for (const service of services) {
     try {
@@ -191,17 +241,12 @@ async function tickOne(
   const newer = others
     .filter((o) => o.createdAtMs > r.createdAtMs)
     .sort((a, b) => b.createdAtMs - a.createdAtMs)[0];
-  const command =
-    r.pendingCommand && !r.commandsSeen.includes(r.pendingCommand.id) ? r.pendingCommand : undefined;
+  const command = nextCommand(r);
   const routerResult = r.routerPending ? (r.routerResult ?? undefined) : undefined;
+  const window = !('invalid' in policy) ? analysisWindow(r, policy, nowMs) : undefined;
   const analysis =
-    !('invalid' in policy) && analysisDue(r, policy, nowMs)
-      ? await analyse(
-          r.service,
-          policy,
-          Math.max(r.stepStartedAtMs, nowMs - policy.intervalMinutes * 60_000),
-          nowMs,
-        )
+    !('invalid' in policy) && window && analysisDue(r, policy, nowMs)
+      ? await analyse(r.service, policy, window.fromMs, window.toMs)
       : undefined;
   const decision = decideTick({
     rollout: stateOf(r),
@@ -230,7 +275,16 @@ async function tickOne(
         rev: r.rev + 1,
         updatedAtMs: nowMs,
         ...(routerResult ? { routerResult: null } : {}),
-        ...(command ? { pendingCommand: FieldValue.delete() } : {}),
+        // Removes exactly the handled command (and any already seen): commands queued meanwhile stay.
+        ...(command
+          ? {
+              pendingCommands: FieldValue.arrayRemove(
+                ...(r.pendingCommands ?? []).filter(
+                  (c) => c.id === command.id || r.commandsSeen.includes(c.id),
+                ),
+              ),
+            }
+          : {}),
       });
       audit.append(CANARY_STREAM, {
         actor: decision.audit!.actor,
@@ -269,6 +323,7 @@ async function tickOne(
     to: decision.next.phase,
     action: decision.action.kind,
     reason: decision.audit.reason,
+    ...(command ? { commandId: command.id } : {}),
   };
 }
 
@@ -288,7 +343,7 @@ async function act(
       result = { ok: false, error: `no router: ${policy.invalid}` };
     } else {
       try {
-        const router = (deps.routerFor ?? defaultRouter)(policy);
+        const router = await pinnedRouter(r, policy, deps);
         const confirmed = await router.setCanaryWeight(decision.action.weight);
         result = { ok: true, weight: confirmed.weight };
       } catch (err) {
@@ -324,6 +379,24 @@ async function act(
       });
     }
   }
+}
+
+/**
+ * The router for this rollout. A Cloud Run router's revisions are chosen the first time the rollout routes and
+ * stored on it (`routerRevisions`) BEFORE any traffic moves, so a revision deployed mid-rollout never takes the
+ * canary's weight and the revision analysed is the one that gets promoted.
+ */
+async function pinnedRouter(r: RolloutDoc, policy: CanaryPolicy, deps: CanaryDeps): Promise<TrafficRouter> {
+  const make = deps.routerFor ?? defaultRouter;
+  const pinned = r.routerRevisions ?? undefined;
+  const router = make(policy, pinned);
+  if (pinned || !router.revisions) return router;
+  const chosen = await router.revisions();
+  await db()
+    .collection(ROLLOUTS)
+    .doc(r.id)
+    .update({ routerRevisions: { baseline: chosen.baseline, canary: chosen.canary } });
+  return router;
 }
 
 function stateOf(doc: RolloutDoc): RolloutState {

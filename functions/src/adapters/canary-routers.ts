@@ -21,6 +21,8 @@ export interface TrafficRouter {
   setCanaryWeight(weight: number): Promise<{ weight: number }>;
   /** The canary's share as read now. */
   currentWeight(): Promise<number>;
+  /** Routers that choose between revisions: the pair they route between (resolved once). */
+  revisions?(): Promise<{ baseline: string; canary: string }>;
 }
 
 function checkWeight(weight: number): void {

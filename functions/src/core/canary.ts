@@ -128,7 +128,15 @@ export interface CanaryPolicy {
   minSamples: number;
   router: CanaryRouter;
   targets: { baseline: CanaryTarget; canary: CanaryTarget };
+  /**
+   * How long after a minute ends its metric window may still be written (services flush when the minute ends).
+   * Only windows whose minute ended at least this long ago are judged. Default WINDOW_LATENESS_S.
+   */
+  windowLatenessSeconds?: number | undefined;
 }
+
+/** Default for `windowLatenessSeconds`: a service flushing its counters when the minute ends, plus slack. */
+export const WINDOW_LATENESS_S = 15;
 
 // -------------------------------------------------------------------------------------------------- the rollout
 
@@ -159,7 +167,8 @@ export type MetricAnalysis = {
 
 export type Analysis = { verdict: Verdict; why: string; metrics: MetricAnalysis[] };
 
-export type LastAnalysis = Analysis & { atMs: number };
+/** The last analysis, when it ran, and the minutes [fromMs, toMs) it judged. */
+export type LastAnalysis = Analysis & { atMs: number; fromMs?: number; toMs?: number };
 
 /** `rollouts/{id}` (null, not absent, for unset fields: Firestore refuses undefined). */
 export interface RolloutState {
@@ -201,6 +210,8 @@ export interface RolloutCommand {
   reason: string;
   /** The admin's uid, from the write's auth context. */
   by: string;
+  /** The write's auth type (`unknown` for a console edit in the emulator, `service_account`, ...). */
+  authType?: string | undefined;
 }
 
 export type RouterResult = { ok: true; weight: number } | { ok: false; error: string };
@@ -289,14 +300,28 @@ export function isActive(r: RolloutState): boolean {
   return !TERMINAL_PHASES.includes(r.phase) && !notStarted(r);
 }
 
-/** Whether the controller should run the judge for this tick. */
+/**
+ * The minutes an analysis judges now: `intervalMinutes` whole minutes that ended at least `windowLatenessSeconds`
+ * ago, none of them begun before the step started (a minute the step began in mixes two weights). A window is
+ * judged only once it is complete: the minute that has just begun is never read.
+ */
+export function analysisWindow(
+  r: Pick<RolloutState, 'stepStartedAtMs'>,
+  policy: Pick<CanaryPolicy, 'intervalMinutes' | 'windowLatenessSeconds'>,
+  nowMs: number,
+): { fromMs: number; toMs: number } {
+  const latenessMs = (policy.windowLatenessSeconds ?? WINDOW_LATENESS_S) * 1000;
+  const toMs = Math.floor((nowMs - latenessMs) / MINUTE_MS) * MINUTE_MS;
+  const firstWhole = Math.ceil(r.stepStartedAtMs / MINUTE_MS) * MINUTE_MS;
+  return { fromMs: Math.max(firstWhole, toMs - policy.intervalMinutes * MINUTE_MS), toMs };
+}
+
+/** Whether the controller should run the judge for this tick: a whole interval of complete minutes is there. */
 export function analysisDue(r: RolloutState, policy: CanaryPolicy, nowMs: number): boolean {
-  return (
-    (r.phase === 'progressing' || r.phase === 'waiting-approval' || r.phase === 'paused') &&
-    r.weight > 0 &&
-    !r.routerPending &&
-    nowMs - r.stepStartedAtMs >= policy.intervalMinutes * MINUTE_MS
-  );
+  if (!(r.phase === 'progressing' || r.phase === 'waiting-approval' || r.phase === 'paused')) return false;
+  if (r.weight <= 0 || r.routerPending) return false;
+  const { fromMs, toMs } = analysisWindow(r, policy, nowMs);
+  return toMs - fromMs >= policy.intervalMinutes * MINUTE_MS;
 }
 
 // ------------------------------------------------------------------------------------------------- the decision
@@ -451,13 +476,18 @@ function commandTick(input: TickInput, command: RolloutCommand): TickDecision {
     ...input.rollout,
     commandsSeen: [...input.rollout.commandsSeen, command.id].slice(-MAX_COMMANDS_SEEN),
   };
-  const admin: Actor = { type: 'admin', id: command.by };
+  const admin: Actor = {
+    type: 'admin',
+    id: command.by,
+    ...(command.authType ? { authType: command.authType } : {}),
+  };
   const said = `${command.action} by ${command.by}: ${command.reason}`;
   const extra = {
     commandId: command.id,
     command: command.action,
     by: command.by,
     commandReason: command.reason,
+    authType: command.authType ?? null,
   };
   const refused = refusal(input, command);
   if (refused !== null) {
@@ -691,12 +721,16 @@ function pendingTick(input: TickInput, policy: CanaryPolicy): TickDecision {
   return { next, action: setWeight(first, reason), audit: audit(next, 'rollout.started', reason) };
 }
 
-/** Folds a due analysis into the rollout: recorded, failures counted, the next interval started. */
-function fold(r: RolloutState, analysis: Analysis, nowMs: number): RolloutState {
+/**
+ * Folds a due analysis into the rollout: recorded, failures counted, the next interval started where the judged
+ * one ended (so consecutive analyses cover consecutive minutes, none twice and none skipped).
+ */
+function fold(r: RolloutState, analysis: Analysis, policy: CanaryPolicy, nowMs: number): RolloutState {
+  const judged = analysisWindow(r, policy, nowMs);
   return {
     ...r,
-    lastAnalysis: { ...analysis, atMs: nowMs },
-    stepStartedAtMs: nowMs,
+    lastAnalysis: { ...analysis, atMs: nowMs, fromMs: judged.fromMs, toMs: judged.toMs },
+    stepStartedAtMs: judged.toMs,
     failedAnalyses: r.failedAnalyses + (analysis.verdict === 'fail' ? 1 : 0),
   };
 }
@@ -734,7 +768,7 @@ function progressingTick(input: TickInput, policy: CanaryPolicy): TickDecision {
   let next = r;
   let verdict: Verdict | null = null;
   if (analysis && analysisDue(r, policy, nowMs)) {
-    next = fold(r, analysis, nowMs);
+    next = fold(r, analysis, policy, nowMs);
     verdict = analysis.verdict;
     if (verdict === 'pass') return advance(next, analysis, policy, input);
     if (verdict === 'fail' && next.failedAnalyses >= policy.threshold)
@@ -819,7 +853,7 @@ function holdingTick(input: TickInput, policy: CanaryPolicy): TickDecision {
   const { nowMs, analysis } = input;
   const r = input.rollout;
   if (!analysis || !analysisDue(r, policy, nowMs)) return quiet(r);
-  const next = fold(r, analysis, nowMs);
+  const next = fold(r, analysis, policy, nowMs);
   const details = analysisDetails(analysis, policy);
   if (
     analysis.verdict === 'fail' &&

@@ -58,9 +58,10 @@ export const onRolloutRequest = onDocumentCreated(
 );
 
 /**
- * Moves a valid admin command into `pendingCommand` with the event id as its id and the admin's id from the auth
- * context (the controller applies each id once); refuses an invalid one, audited. Either way `command` is cleared,
- * so the next command is a new write.
+ * Queues a valid admin command on `pendingCommands` (appended atomically, so a second command written before the
+ * next tick waits behind the first instead of replacing it) with the event id as its id and the admin's id and auth
+ * type from the auth context; the controller applies them in order, each id once. An invalid one is refused,
+ * audited. Either way `command` is cleared, so the next command is a new write.
  */
 export async function handleRolloutCommand(
   event: { id: string; rolloutId: string; authType: string; authId?: string | undefined },
@@ -78,7 +79,13 @@ export async function handleRolloutCommand(
   try {
     const parsed = parseOrThrow(rolloutCommandSchema, command, `${ROLLOUTS}/${event.rolloutId}.command`);
     await ref.update({
-      pendingCommand: { id: event.id, action: parsed.action, reason: parsed.reason, by: actor.id },
+      pendingCommands: FieldValue.arrayUnion({
+        id: event.id,
+        action: parsed.action,
+        reason: parsed.reason,
+        by: actor.id,
+        authType: event.authType,
+      }),
       command: FieldValue.delete(),
     });
     return { outcome: 'accepted', service: after.service as string };
@@ -93,7 +100,7 @@ export async function handleRolloutCommand(
         target: `${ROLLOUTS}/${event.rolloutId}`,
         reason: err.message,
         correlationId: event.id,
-        details: { field: err.field ?? null },
+        details: { field: err.field ?? null, authType: event.authType },
       },
       clock,
     );

@@ -178,6 +178,11 @@ export const canaryPolicySchema: z.ZodType<CorePolicy> = z
     metrics: z.array(metric).min(1).max(20),
     /** Samples per side below which an analysis is inconclusive. */
     minSamples: z.number().int().min(1).max(1_000_000).default(30),
+    /**
+     * Seconds after a minute ends before its metric window is judged (services write a window when its minute
+     * ends); only complete minutes are judged.
+     */
+    windowLatenessSeconds: z.number().int().min(0).max(600).default(15),
     router,
     targets,
   })
@@ -198,12 +203,12 @@ export const canaryPolicySchema: z.ZodType<CorePolicy> = z
     if (
       typeof policy.progressDeadlineMinutes === 'number' &&
       typeof policy.intervalMinutes === 'number' &&
-      policy.progressDeadlineMinutes <= policy.intervalMinutes
+      policy.progressDeadlineMinutes < policy.intervalMinutes + 2
     ) {
       ctx.addIssue({
         code: 'custom',
         path: ['progressDeadlineMinutes'],
-        message: `must be greater than intervalMinutes (${policy.intervalMinutes}): each step needs one analysis first`,
+        message: `must be at least intervalMinutes + 2 (${policy.intervalMinutes + 2}): each step needs one analysis of complete minutes first`,
       });
     }
     const metrics = Array.isArray(policy.metrics) ? policy.metrics : [];
