@@ -53,14 +53,6 @@ await rest.set('healthChecks/github-webhook', {
   conditions: ['status == 405'],
   tags: ['demo'],
 });
-// The demo canary's side (canaryPolicies/Hello-World judges its success rate): the public status endpoint.
-await rest.set('healthChecks/status-endpoint', {
-  name: 'Public status endpoint',
-  type: 'http',
-  target: `${functionsUrl}/${project}/${region}/status`,
-  conditions: ['status == 200'],
-  tags: ['demo'],
-});
 
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
 const exported = Object.keys(await import(indexJs).then((m) => m.default ?? m));
@@ -96,13 +88,13 @@ Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
 
 Play GitHub (the stand-in signs and sends a release to githubWebhook): a canary rollout of Hello-World starts
 (rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 6 minutes, judged on the
-status-endpoint health check (canaryPolicies/Hello-World):
+demo health checks (canaryPolicies/Hello-World):
   curl -X POST ${githubUrl}/_stand-in/hooks/${hook.id}/deliver -H 'content-type: application/json' \\
     -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'
 
   GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> githubWebhook)
 
-Health: three demo checks are probed every minute from europe-west1 and africa-south1 (healthCycles, healthStatus);
+Health: two demo checks are probed every minute from europe-west1 and africa-south1 (healthCycles, healthStatus);
 the public status (after the first 10-minute rollup): ${functionsUrl}/${project}/${region}/status
 
 Backups: an export of the demo data runs now (backups/{id}: running -> verified), a restore drill 20 s later

@@ -652,3 +652,21 @@ describe('canary: analyses judge complete minutes only', () => {
     expect(analysisDue(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toBe(true);
   });
 });
+
+describe('canary: a step starts when its weight went live', () => {
+  it("takes the router's confirmation time, not the later tick that folds it in", () => {
+    const h = new Harness({ intervalMinutes: 1 });
+    h.tick(); // decides 5% at T0; the controller sets it right after the commit, confirmed live at T0+2s
+    h.nowMs = T0 + MIN + 500; // the next scheduled tick starts half a second after the minute
+    const d = h.tick({ routerResult: { ok: true, weight: 5, atMs: T0 + 2_000 } });
+    expect(d.next.stepStartedAtMs).toBe(T0 + 2_000);
+    // The first whole minute at 5% is T0+1, complete with its lateness at T0+2:15: judged by the tick at T0+3
+    // (from the fold's own time it would be T0+2 and the tick at T0+4).
+    h.nowMs = T0 + 3 * MIN + 500;
+    expect(analysisDue(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toBe(true);
+    expect(analysisWindow(h.rollout, h.policy as CanaryPolicy, h.nowMs)).toEqual({
+      fromMs: T0 + MIN,
+      toMs: T0 + 2 * MIN,
+    });
+  });
+});

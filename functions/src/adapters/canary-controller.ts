@@ -345,7 +345,7 @@ async function act(
       try {
         const router = await pinnedRouter(r, policy, deps);
         const confirmed = await router.setCanaryWeight(decision.action.weight);
-        result = { ok: true, weight: confirmed.weight };
+        result = { ok: true, weight: confirmed.weight, atMs: deps.clock.nowMs() };
       } catch (err) {
         result = { ok: false, error: (err as Error).message.slice(0, 300) };
         log.warn('router failed', { weight: decision.action.weight, error: result.error });

@@ -214,7 +214,8 @@ export interface RolloutCommand {
   authType?: string | undefined;
 }
 
-export type RouterResult = { ok: true; weight: number } | { ok: false; error: string };
+/** The router's answer to a weight change; `atMs` is when the weight was confirmed live (the step's go-live). */
+export type RouterResult = { ok: true; weight: number; atMs?: number } | { ok: false; error: string };
 
 export interface TickInput {
   rollout: RolloutState;
@@ -600,11 +601,12 @@ function routerTick(input: TickInput): TickDecision {
           audit: audit(base, 'rollout.baseline-restored', `traffic restored to the baseline: ${r.reason}`),
         };
       default: {
-        // The step starts when its weight is live: the first analysis covers a full interval at that weight.
+        // The step starts when its weight went live (the router's confirmation, a tick before this fold): the
+        // first analysis covers a full interval at that weight.
         const live = `${r.weight}% of traffic on ${r.version}`;
         const next = {
           ...base,
-          stepStartedAtMs: nowMs,
+          stepStartedAtMs: result.ok && result.atMs !== undefined ? Math.min(result.atMs, nowMs) : nowMs,
           lastProgressAtMs: nowMs,
           reason: r.phase === 'progressing' ? live : r.reason,
         };
