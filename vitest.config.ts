@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { scaled } from './test/support/time-factor';
 
 // Three projects: `unit` needs nothing running; `integration` and `rules` need the emulator suite and run
 // under `firebase emulators:exec` (see emulators/launcher.mjs), which fails them if the emulators are absent.
@@ -15,13 +16,22 @@ export default defineConfig({
         },
       },
       {
+        // Starts and stops whole suites itself: run alone, outside any suite (`launcher.mjs test` runs it first).
+        test: {
+          name: 'launcher',
+          include: ['test/launcher/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/require-emulators.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Scaled like every wait (test/support/time-factor.ts): a loaded machine gets proportionally longer.
+          testTimeout: scaled(60_000),
+          hookTimeout: scaled(60_000),
         },
       },
       {
@@ -30,7 +40,8 @@ export default defineConfig({
           include: ['test/rules/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['test/support/require-emulators.ts'],
-          testTimeout: 30_000,
+          testTimeout: scaled(30_000),
+          hookTimeout: scaled(30_000),
         },
       },
     ],

@@ -192,12 +192,15 @@ function firestoreEmulatorHost() {
 }
 
 const children = new Set();
+/** Process groups of detached children (firebase-tools): stopAll ends each before the launcher may exit. */
+const groups = new Set();
 let standIns;
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
     children.add(child);
+    if (opts.detached && child.pid) groups.add(child.pid);
     child.on('exit', (code, signal) => {
       children.delete(child);
       const status = code ?? (signal ? 128 : 1);
@@ -217,7 +220,18 @@ function run(cmd, args, opts = {}) {
  * running when interrupted, and any Java emulator a hard kill left behind. Only that group is touched, never
  * another suite's processes.
  */
-async function endProcessGroup(pgid) {
+function endProcessGroup(pgid) {
+  // One ending per group, shared by run's exit handler and stopAll: whoever asks first, both wait for the end.
+  let ending = endings.get(pgid);
+  if (!ending) {
+    ending = endGroup(pgid).finally(() => groups.delete(pgid));
+    endings.set(pgid, ending);
+  }
+  return ending;
+}
+const endings = new Map();
+
+async function endGroup(pgid) {
   const alive = () => {
     try {
       process.kill(-pgid, 0);
@@ -226,13 +240,24 @@ async function endProcessGroup(pgid) {
       return false;
     }
   };
+  const signal = (sig) => {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      /* the group is gone */
+    }
+  };
+  const waitGone = async (ms) => {
+    const deadline = Date.now() + ms;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  };
   if (!alive()) return;
-  process.kill(-pgid, 'SIGTERM');
-  const deadline = Date.now() + 5_000;
-  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  signal('SIGTERM');
+  await waitGone(5_000);
   if (alive()) {
     console.warn(`[launcher] stopping leftover processes of group ${pgid}`);
-    process.kill(-pgid, 'SIGKILL');
+    signal('SIGKILL');
+    await waitGone(2_000);
   }
 }
 
@@ -281,6 +306,9 @@ async function stopAll() {
     const deadline = Date.now() + 15_000;
     while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const child of children) child.kill('SIGKILL');
+    // firebase-tools exiting is not the end of its group: functionsEmulatorRuntime workers it started may still
+    // run (reparented to init). The launcher must not exit before every group it started is empty (issue 16.5).
+    await Promise.all([...groups].map((pgid) => endProcessGroup(pgid)));
     await standIns?.stop();
     killOrphanedEmulators(orphanPorts);
   })();
@@ -290,11 +318,13 @@ async function stopAll() {
 async function withSuite(command, { seed = false } = {}) {
   const binaryEnv = emulatorBinaryEnv();
   const onSignal = (sig) => {
+    if (stopping) return;
     console.log(`\n[launcher] ${sig}: stopping the suite`);
     void stopAll().then(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: a second Ctrl-C while stopping must not kill the launcher before the groups are ended.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     standIns = await startStandIns({ seed });
     const env = {
@@ -306,6 +336,10 @@ async function withSuite(command, { seed = false } = {}) {
       FIREOPS_REGION: REGION,
       // The functions emulator passes this process's environment through to the functions.
       FIREBASE_EMULATORS_ROOT: ROOT,
+      // Seconds firebase-tools gives a new function worker to load before it drops the request (default 30, too
+      // short on a loaded machine: issue 17.7). Read by firebase-tools' functions emulator (runtime workers) and
+      // function discovery alike.
+      FUNCTIONS_DISCOVERY_TIMEOUT: process.env.FUNCTIONS_DISCOVERY_TIMEOUT ?? '120',
     };
     const config = firebaseConfig();
     orphanPorts = config.ports;
@@ -346,6 +380,11 @@ async function main(argv) {
       await step('typecheck', 'npm', ['run', 'typecheck']);
       await step('lint', 'npm', ['run', 'lint']);
       await step('unit tests', ...npx('vitest', ['run', '--project', 'unit']));
+      // Before the suite starts: these tests start and Ctrl-C whole suites on this port offset themselves.
+      await step(
+        'launcher tests (Ctrl-C leaves nothing)',
+        ...npx('vitest', ['run', '--project', 'launcher']),
+      );
       console.log('\n[launcher] emulator tests (integration, rules)');
       return withSuite('npx vitest run --project integration --project rules');
     case 'exec': {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 // Shared helpers for tests that run against the emulator suite (under `npm test`).
 import type { PubSub, Subscription } from '@google-cloud/pubsub';
 import { fnRequire } from './functions-require';
+import { scaled } from './time-factor';
 import { firestoreRest } from '../../emulators/firestore-rest.mjs';
 
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
@@ -11,11 +12,16 @@ export const FUNCTIONS_URL = `${process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127
 /** The console-like REST client (Authorization: Bearer owner). */
 export const rest = firestoreRest({ project: PROJECT_ID });
 
-/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs` scaled by the
+ * time factor (test/support/time-factor.ts: FIREOPS_TEST_TIME_FACTOR, generous under CI). `timeoutMs` is what the
+ * condition may take on a quiet machine; a slow, loaded one gets proportionally longer (issue 16.6).
+ */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {},
+  { timeoutMs: quietMs = 15_000, intervalMs = 100, what = 'condition' } = {},
 ): Promise<T> {
+  const timeoutMs = scaled(quietMs);
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

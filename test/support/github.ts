@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
 import { db } from '../../functions/src/adapters/firestore';
 import { FUNCTIONS_URL, PROJECT_ID } from './emulators';
+import { callFunction } from './functions-http';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as {
@@ -49,12 +50,13 @@ export async function deliver(d: Delivery): Promise<{ status: number; body: any;
     else headers[k] = v;
   }
   const method = d.method ?? 'POST';
-  const res = await fetch(`${FUNCTIONS_URL}/githubWebhook`, {
+  // Retried while the Functions emulator fails to load githubWebhook (issue 16.6); a delivery is idempotent by guid.
+  const res = await callFunction(`${FUNCTIONS_URL}/githubWebhook`, {
     method,
     headers,
     ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
   });
-  const text = await res.text();
+  const { text } = res;
   let parsed: any = text;
   try {
     parsed = JSON.parse(text);

@@ -25,13 +25,21 @@ import type { GithubSettings } from '../config/schemas/github';
 import { OPS_EVENTS_TOPIC } from '../config/topics';
 import type { AuditInput } from '../core/audit-chain';
 import { systemClock, type Clock } from '../core/clock';
-import { ValidationError } from '../core/errors';
+import { TransientError, ValidationError } from '../core/errors';
 import { normalizeEvent, type GithubPayload } from '../core/github-normalize';
 import { baseOptions } from './shared/options';
 import { DELIVERIES } from './shared/deliveries';
 import { sendHttpError } from './shared/errors';
 
 const ALREADY_EXISTS = 6;
+
+/**
+ * Every wait on the way to GitHub's answer ends by this many ms after the request arrived (issue 16.4): GitHub
+ * gives up at 10 s and records a failed delivery, so an answer later than that is worth nothing. Past it the
+ * delivery is answered 503 (transient: the recovery job redelivers it; if the write still lands, the
+ * redelivery is a 200 duplicate). 2 s of margin for the platform in front of the function.
+ */
+export const WEBHOOK_ANSWER_DEADLINE_MS = 8_000;
 
 export type WebhookRequest = Pick<Request, 'method' | 'get' | 'rawBody'>;
 
@@ -40,7 +48,35 @@ export interface WebhookDeps {
   maxBytes: number;
   clock: Clock;
   settings: () => Promise<GithubSettings | undefined>;
+  /** Answer deadline from the request's arrival; WEBHOOK_ANSWER_DEADLINE_MS unless a test says otherwise. */
+  deadlineMs?: number;
 }
+
+/**
+ * Bounds the waits of one request: `within(work, what)` settles with `work`, or rejects with a TransientError
+ * once the request's deadline has passed. The work itself is not cancelled (nothing here can be): it finishes or
+ * fails in the background, and what it writes stays idempotent by GUID.
+ */
+function requestDeadline(deadlineMs: number) {
+  // Wall time, not deps.clock: the deadline is GitHub's patience, whatever time a test's clock says it is.
+  const endsAt = Date.now() + deadlineMs;
+  return async function within<T>(work: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new TransientError(`${what} did not answer within the ${deadlineMs} ms webhook deadline`)),
+        Math.max(0, endsAt - Date.now()),
+      );
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+type Within = ReturnType<typeof requestDeadline>;
 
 let defaultDeps: WebhookDeps | undefined;
 
@@ -75,6 +111,7 @@ export async function handleGithubWebhook(
   const guid = req.get('x-github-delivery');
   const event = req.get('x-github-event');
   const log = logger({ function: 'githubWebhook', deliveryId: guid, event });
+  const within = requestDeadline(deps.deadlineMs ?? WEBHOOK_ANSWER_DEADLINE_MS);
 
   // 1. Method and content type.
   if (req.method !== 'POST') {
@@ -107,12 +144,24 @@ export async function handleGithubWebhook(
 
   try {
     // 4. Signature over the raw bytes, before any parsing.
-    const check = await checkSignature(req.rawBody ?? Buffer.alloc(0), signature!, deps.secrets);
+    const check = await within(
+      checkSignature(req.rawBody ?? Buffer.alloc(0), signature!, deps.secrets),
+      'the webhook secret (Secret Manager)',
+    );
     if (!check.ok) {
       log.warn('webhook refused: bad signature', { reason: check.reason });
       return fail(res, 401, check.reason);
     }
-    await acceptDelivery(req.rawBody ?? Buffer.alloc(0), event!, guid!, check.version, res, deps, log);
+    await acceptDelivery(
+      req.rawBody ?? Buffer.alloc(0),
+      event!,
+      guid!,
+      check.version,
+      res,
+      deps,
+      log,
+      within,
+    );
   } catch (err) {
     if (err instanceof ValidationError && err.message.startsWith('settings/github')) {
       // The admin's settings are broken, not the delivery: answer 503 so GitHub records a failure that the
@@ -137,8 +186,9 @@ async function acceptDelivery(
   res: Response,
   deps: WebhookDeps,
   log: ReturnType<typeof logger>,
+  within: Within,
 ): Promise<void> {
-  const schemas = await loadSchemas();
+  const schemas = await within(loadSchemas(), 'loading the payload schemas');
   const nowMs = deps.clock.nowMs();
   const payloadSha256 = createHash('sha256').update(rawBody).digest('hex');
 
@@ -163,7 +213,7 @@ async function acceptDelivery(
       outcome = { kind: 'rejected', reason: message, field };
     } else {
       payload = parsed.data as GithubPayload;
-      const settings = await deps.settings();
+      const settings = await within(deps.settings(), 'settings/github (Firestore)');
       const repo = payload.repository?.full_name;
       if (!settings)
         outcome = { kind: 'ignored', reason: 'settings/github does not exist: no repository is allowed' };
@@ -234,7 +284,7 @@ async function acceptDelivery(
   });
   let duplicate = false;
   try {
-    await batch.commit();
+    await within(batch.commit(), 'recording the delivery (Firestore)');
   } catch (err) {
     if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
     duplicate = true;
