@@ -119,6 +119,21 @@ async function incidents(checkId: string) {
   return snap.docs.map((d) => d.data());
 }
 
+/** A check created and then refused: both audited in stream health, and the refusal alerted. */
+async function expectCreatedThenRefused(id: string): Promise<void> {
+  const audit = await db()
+    .collection('auditLog')
+    .where('stream', '==', 'health')
+    .where('target', '==', `healthChecks/${id}`)
+    .get();
+  expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual(['check.created', 'check.refused']);
+  await waitFor(
+    () =>
+      alerts.messages.find((a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`),
+    { what: 'the refusal alert' },
+  );
+}
+
 describe('probe cycle: thresholds, incidents, storage', () => {
   it('moves a check through its states exactly per the thresholds and writes status only on change', async () => {
     const id = uniqueId('api');
@@ -397,22 +412,7 @@ describe('onHealthCheckWritten: regions', () => {
     const catalogDoc = await db().doc(HEALTH_CATALOG).get();
     expect(catalogDoc.get(`checks.${id}`)).toEqual(first);
     expect(catalogDoc.get(`refused.${id}`)).toMatchObject({ field: 'regions[1]' });
-    const audit = await db()
-      .collection('auditLog')
-      .where('stream', '==', 'health')
-      .where('target', '==', `healthChecks/${id}`)
-      .get();
-    expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual([
-      'check.created',
-      'check.refused',
-    ]);
-    await waitFor(
-      () =>
-        alerts.messages.find(
-          (a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`,
-        ),
-      { what: 'the refusal alert' },
-    );
+    await expectCreatedThenRefused(id);
   });
 });
 
@@ -437,23 +437,6 @@ describe('onHealthCheckWritten (Functions emulator)', () => {
     );
     expect(refused.field).toMatch(/conditions\[0\]|failureThreshold/);
     expect((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`)).toEqual(first);
-    const audit = await db()
-      .collection('auditLog')
-      .where('stream', '==', 'health')
-      .where('target', '==', `healthChecks/${id}`)
-      .get();
-    expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual([
-      'check.created',
-      'check.refused',
-    ]);
-    await waitFor(
-      () =>
-        alerts.messages.find(
-          (a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`,
-        ),
-      {
-        what: 'the refusal alert',
-      },
-    );
+    await expectCreatedThenRefused(id);
   });
 });
