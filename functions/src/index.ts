@@ -1,7 +1,7 @@
 // Deployed functions, and nothing else: each trigger file wires one function; see README for what each does.
 export { onFlagWritten } from './triggers/on-flag-written';
 export { verifyAuditLog } from './triggers/verify-audit-log';
-export { notifyAlerts } from './triggers/notify-alerts';
+export { notifyAlerts, notifySweep } from './triggers/notify-alerts';
 export { githubWebhook } from './triggers/github-webhook';
 export { onDeliveryRecorded } from './triggers/on-delivery-recorded';
 export { onOpsEvent } from './triggers/on-ops-event';

@@ -10,9 +10,15 @@ import { runProbeCycle, type HealthDeps } from '../../functions/src/adapters/hea
 import { HEALTH_CATALOG, cycleDocId } from '../../functions/src/adapters/health-docs';
 import { probeAll } from '../../functions/src/adapters/health-probe';
 import { healthCheckSchema } from '../../functions/src/config/schemas/health';
+import { handleHealthCheckWrite } from '../../functions/src/triggers/on-health-check-written';
+import { countFirestoreWrites } from '../bench/firestore-writes.mjs';
 import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
+import { fnRequire } from '../support/functions-require';
 
 const MINUTE = 60_000;
+// The bench's write counter (every set, create, update and delete of the functions' Firestore client), installed
+// once for this file: reset before a cycle, read after it.
+const firestoreWrites = countFirestoreWrites(fnRequire);
 let server: Server;
 let base = '';
 let currentRegion = '';
@@ -111,6 +117,21 @@ async function status(id: string) {
 async function incidents(checkId: string) {
   const snap = await db().collection('incidents').where('checkId', '==', checkId).get();
   return snap.docs.map((d) => d.data());
+}
+
+/** A check created and then refused: both audited in stream health, and the refusal alerted. */
+async function expectCreatedThenRefused(id: string): Promise<void> {
+  const audit = await db()
+    .collection('auditLog')
+    .where('stream', '==', 'health')
+    .where('target', '==', `healthChecks/${id}`)
+    .get();
+  expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual(['check.created', 'check.refused']);
+  await waitFor(
+    () =>
+      alerts.messages.find((a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`),
+    { what: 'the refusal alert' },
+  );
 }
 
 describe('probe cycle: thresholds, incidents, storage', () => {
@@ -297,6 +318,104 @@ describe('probe cycle: thresholds, incidents, storage', () => {
   });
 });
 
+describe('probe cycle: write cost, maintenanceMode', () => {
+  it('costs 1 write + state changes + incidents touched (+ the audit entry and head when anything changed)', async () => {
+    const id = uniqueId('cost');
+    const regions = ['europe-west1', 'africa-south1'];
+    await catalog({ [id]: check({ regions, failureThreshold: 1, successThreshold: 1 }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m0 = startMinute();
+    const writesOf = async (region: string, minuteMs: number) => {
+      currentRegion = region;
+      clock.t = minuteMs + 2_000;
+      firestoreWrites.writes = 0;
+      const outcome = await runProbeCycle(
+        { region, scheduleTime: new Date(minuteMs).toISOString() },
+        deps(clock, regions),
+      );
+      expect(outcome.outcome).toBe('ran');
+      return firestoreWrites.writes;
+    };
+    // Both regions up: europe-west1 alone has no majority yet (degraded: a state change), africa-south1 makes it up.
+    expect(await writesOf('europe-west1', m0)).toBe(1 + 1 + 2);
+    expect(await writesOf('africa-south1', m0)).toBe(1 + 1 + 2);
+    // europe-west1 only learns that africa-south1 moved the state: its cycle document, nothing else.
+    expect(await writesOf('europe-west1', m0 + MINUTE)).toBe(1);
+    expect(await writesOf('africa-south1', m0 + MINUTE)).toBe(1); // steady
+    failingIn.add('europe-west1');
+    failingIn.add('africa-south1');
+    expect(await writesOf('europe-west1', m0 + 2 * MINUTE)).toBe(1 + 1 + 2); // up -> degraded
+    // down with an incident opened: cycle + status + incident + audit entry + audit head; the alert rides on the
+    // cycle document (no idempotency key, no outbox to clear).
+    expect(await writesOf('africa-south1', m0 + 2 * MINUTE)).toBe(1 + 1 + 1 + 2);
+    const cycle = (
+      await db()
+        .collection('healthCycles')
+        .doc(cycleDocId('africa-south1', m0 + 2 * MINUTE))
+        .get()
+    ).data()!;
+    expect(cycle.o).toEqual([expect.objectContaining({ kind: 'incident.opened' })]);
+    expect(await writesOf('europe-west1', m0 + 3 * MINUTE)).toBe(1); // learns the incident
+    await waitFor(
+      () =>
+        alerts.messages.some((a) => a.data.kind === 'incident.opened' && String(a.data.target).includes(id)),
+      { what: 'the incident alert' },
+    );
+  });
+
+  it('treats flags/maintenanceMode as planned downtime: no incident, results marked as maintenance', async () => {
+    const id = uniqueId('mmode');
+    await catalog({ [id]: check({ regions: ['europe-west1'], failureThreshold: 1 }) });
+    await db()
+      .doc('flags/maintenanceMode')
+      .set({ enabled: true, rolloutPercent: 0, description: 'planned downtime' });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m0 = startMinute();
+    failingIn.add('europe-west1');
+    for (let k = 0; k < 3; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
+    expect((await status(id))!.state).toBe('down');
+    expect(await incidents(id)).toEqual([]);
+    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m0)).get()).data()!;
+    expect(cycle.r[id]).toEqual([0, expect.any(Number), 503, expect.stringContaining('503'), 1]);
+    // Lifted: the check, still down, opens its incident.
+    await db().doc('flags/maintenanceMode').update({ enabled: false });
+    await minute(clock, m0 + 3 * MINUTE, ['europe-west1']);
+    expect(await incidents(id)).toEqual([expect.objectContaining({ state: 'open' })]);
+    const after = (
+      await db()
+        .collection('healthCycles')
+        .doc(cycleDocId('europe-west1', m0 + 3 * MINUTE))
+        .get()
+    ).data()!;
+    expect(after.r[id][4]).toBe(0);
+  });
+});
+
+describe('onHealthCheckWritten: regions', () => {
+  it('refuses a region probeCycle is not deployed to, naming the field and the allowed regions; the previous definition keeps running', async () => {
+    const id = uniqueId('regions');
+    const clock = { nowMs: () => Date.now() };
+    const write = (n: number, after: Record<string, unknown>) =>
+      handleHealthCheckWrite(
+        { id: `${id}-ev${n}`, checkId: id, authType: 'system', after, sourceTimeMs: Date.now() + n },
+        clock,
+        ['europe-west1', 'africa-south1'],
+      );
+    expect((await write(1, check({ regions: ['europe-west1'] }))).outcome).toBe('updated');
+    const first = (await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`) as unknown;
+    const refused = await write(2, check({ regions: ['europe-west1', 'europe-wset1'] }));
+    expect(refused).toEqual({
+      outcome: 'refused',
+      reason:
+        "field 'regions[1]' must be one of the deployed probe regions (europe-west1, africa-south1): 'europe-wset1' is not",
+    });
+    const catalogDoc = await db().doc(HEALTH_CATALOG).get();
+    expect(catalogDoc.get(`checks.${id}`)).toEqual(first);
+    expect(catalogDoc.get(`refused.${id}`)).toMatchObject({ field: 'regions[1]' });
+    await expectCreatedThenRefused(id);
+  });
+});
+
 describe('onHealthCheckWritten (Functions emulator)', () => {
   it('puts a valid definition in the catalog, and keeps it running when an invalid edit is refused', async () => {
     const id = uniqueId('edit');
@@ -318,23 +437,6 @@ describe('onHealthCheckWritten (Functions emulator)', () => {
     );
     expect(refused.field).toMatch(/conditions\[0\]|failureThreshold/);
     expect((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`)).toEqual(first);
-    const audit = await db()
-      .collection('auditLog')
-      .where('stream', '==', 'health')
-      .where('target', '==', `healthChecks/${id}`)
-      .get();
-    expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual([
-      'check.created',
-      'check.refused',
-    ]);
-    await waitFor(
-      () =>
-        alerts.messages.find(
-          (a) => a.data.kind === 'check.refused' && a.data.target === `healthChecks/${id}`,
-        ),
-      {
-        what: 'the refusal alert',
-      },
-    );
+    await expectCreatedThenRefused(id);
   });
 });

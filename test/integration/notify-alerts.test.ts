@@ -12,10 +12,14 @@ import { PROCESSED_EVENTS, idempotencyDocId } from '../../functions/src/adapters
 import { logger, setLogSink } from '../../functions/src/adapters/logger';
 import { TransientError } from '../../functions/src/core/errors';
 import {
+  CLAIM_TIMEOUT_MS,
+  MAX_NOTIFY_ATTEMPTS,
   createAlertDeps,
   handleAlert,
   notifyAlerts,
+  notifyBackoffMs,
   notifyKey,
+  sweepAlerts,
 } from '../../functions/src/triggers/notify-alerts';
 import { runEventHandler } from '../../functions/src/triggers/shared/errors';
 import { rest } from '../support/emulators';
@@ -54,6 +58,10 @@ const chat = {
   status: 200,
   body: 'ok',
   hang: false,
+  /** Answers after this many ms (deliveries racing each other are all in flight at once). */
+  delayMs: 0,
+  /** Statuses to answer the next posts with, in order, before `status` (a sink that fails first). */
+  script: [] as number[],
 };
 
 let webhookUrl = '';
@@ -71,13 +79,17 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (chat.hang) return;
+      const answered = chat.script.shift() ?? chat.status;
       chat.received.push({
         path: req.url ?? '',
         contentType: req.headers['content-type'],
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
-        answered: chat.status,
+        answered,
       });
-      res.writeHead(chat.status, { 'content-type': 'text/plain' }).end(chat.body);
+      setTimeout(
+        () => res.writeHead(answered, { 'content-type': 'text/plain' }).end(chat.body),
+        chat.delayMs,
+      );
     });
   });
   await new Promise<void>((resolve) => chat.server!.listen(0, '127.0.0.1', resolve));
@@ -102,6 +114,8 @@ beforeEach(async () => {
   chat.status = 200;
   chat.body = 'ok';
   chat.hang = false;
+  chat.delayMs = 0;
+  chat.script = [];
 });
 
 afterAll(async () => {
@@ -118,11 +132,16 @@ async function configure(settings: Record<string, unknown>): Promise<void> {
   await db().doc('settings/alerts').set(settings);
 }
 
-async function recorded(alertId: string): Promise<boolean> {
+/** The alert's claim record (processedEvents/cloudevent:notify:<id>), if any. */
+async function claimOf(alertId: string): Promise<Record<string, unknown> | undefined> {
   const ref = db()
     .collection(PROCESSED_EVENTS)
     .doc(idempotencyDocId('cloudevent', notifyKey(alertId)));
-  return (await ref.get()).exists;
+  return (await ref.get()).data();
+}
+
+async function recorded(alertId: string): Promise<boolean> {
+  return (await claimOf(alertId))?.state === 'posted';
 }
 
 /** handleAlert as the trigger runs it (errors mapped by runEventHandler), with fresh per-instance caches. */
@@ -189,7 +208,7 @@ describe('chat webhook', () => {
     expectNoUrl();
   });
 
-  it('throws a TransientError on a 500 and records nothing; the redelivery posts once; a duplicate does not post', async () => {
+  it('throws a TransientError on a 500 and records no post; the redelivery posts once; a duplicate does not post', async () => {
     await configure({ webhookSecret: SECRET_ID });
     const a = alertWith();
     const deps = createAlertDeps();
@@ -294,5 +313,98 @@ describe('chat webhook', () => {
     expect(chat.received).toEqual([]);
     expect(await recorded(a.alertId)).toBe(false);
     expectNoUrl(refused.message, timedOut.message, quoted.message, quoted.stack ?? '');
+  });
+});
+
+describe('chat webhook: claims and retries', () => {
+  it('posts once when deliveries of one alert race (the alert id is claimed before posting)', async () => {
+    await configure({ webhookSecret: SECRET_ID });
+    const a = alertWith();
+    chat.delayMs = 500; // every delivery is in flight while the others check
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, async () => (await handleAlert(a, createAlertDeps())).chat),
+    );
+    expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'posted']);
+    expect(chat.received).toHaveLength(1);
+    expect(await claimOf(a.alertId)).toMatchObject({ state: 'posted', attempts: 1, pending: false });
+  });
+
+  it('re-sends a failed post from the sweep once its backoff has passed, and a claim abandoned by a dead delivery', async () => {
+    await configure({ webhookSecret: SECRET_ID });
+    const clock = { t: Date.now(), nowMs: () => clock.t };
+    const deps = () => createAlertDeps({ clock });
+    const failed = alertWith({ title: 'failed first' });
+    chat.script = [503];
+    expect(await thrown(deliver(failed, deps()))).toBeInstanceOf(TransientError);
+    expect(await claimOf(failed.alertId)).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      pending: true,
+      nextAttemptAtMs: clock.t + notifyBackoffMs(1),
+      lastError: expect.stringMatching(/answered 503/),
+    });
+    // A delivery that claimed and died (no post, no mark): what a crash mid-post leaves.
+    const abandoned = alertWith({ title: 'abandoned' });
+    await db()
+      .collection(PROCESSED_EVENTS)
+      .doc(idempotencyDocId('cloudevent', notifyKey(abandoned.alertId)))
+      .set({
+        alertId: abandoned.alertId,
+        alert: abandoned,
+        state: 'claimed',
+        pending: true,
+        attempts: 1,
+        claimedAtMs: clock.t,
+      });
+
+    // Too early for both: nothing is sent.
+    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    clock.t += Math.max(notifyBackoffMs(1), CLAIM_TIMEOUT_MS);
+    expect(await sweepAlerts(deps())).toEqual({ retried: 2, posted: 2, failed: 0 });
+    expect(chat.received.map((r) => [(r.body as { text: string }).text.split('\n')[0], r.answered])).toEqual([
+      ['🔴 *failed first*', 503],
+      ['🔴 *failed first*', 200],
+      ['🔴 *abandoned*', 200],
+    ]);
+    expect(await claimOf(failed.alertId)).toMatchObject({ state: 'posted', attempts: 2, pending: false });
+    expect(await claimOf(abandoned.alertId)).toMatchObject({ state: 'posted', attempts: 2 });
+    // Nothing left to do; a late Pub/Sub redelivery does not post again.
+    clock.t += 24 * 3_600_000;
+    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    expect((await handleAlert(failed, deps())).chat).toBe('duplicate');
+    expect(chat.received).toHaveLength(3);
+  });
+
+  it('gives up after the last attempt, logged and audited, and sends it no more', async () => {
+    await configure({ webhookSecret: SECRET_ID });
+    const clock = { t: Date.now(), nowMs: () => clock.t };
+    const deps = () => createAlertDeps({ clock });
+    const a = alertWith({ target: `flags/${randomUUID()}` });
+    chat.status = 500;
+    await thrown(deliver(a, deps()));
+    for (let k = 1; k < MAX_NOTIFY_ATTEMPTS; k += 1) {
+      clock.t += notifyBackoffMs(k);
+      expect(await sweepAlerts(deps())).toMatchObject({ retried: 1, failed: 1 });
+    }
+    expect(chat.received).toHaveLength(MAX_NOTIFY_ATTEMPTS);
+    expect(await claimOf(a.alertId)).toMatchObject({
+      state: 'gave-up',
+      pending: false,
+      attempts: MAX_NOTIFY_ATTEMPTS,
+    });
+    expect(lines.filter((l) => l.level === 'error' && l.message.startsWith('alert given up'))).toHaveLength(
+      1,
+    );
+    const audit = await db()
+      .collection('auditLog')
+      .where('stream', '==', 'alerts')
+      .where('target', '==', a.target)
+      .get();
+    expect(audit.docs.map((d) => d.get('action') as string)).toEqual(['alert.chat-gave-up']);
+    clock.t += 24 * 3_600_000;
+    chat.status = 200;
+    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    expect((await handleAlert(a, deps())).chat).toBe('duplicate');
+    expect(chat.received).toHaveLength(MAX_NOTIFY_ATTEMPTS);
   });
 });

@@ -1,6 +1,8 @@
 // The Firestore documents of health checks, in one place: the probe cycle writes them, the rollup and the status
 // endpoint read them. Compact on purpose: one cycle document per region and minute carries every result and the
-// counters, so a cycle costs one write plus state changes plus incidents touched.
+// counters, so a cycle costs one write plus state changes plus incidents touched (plus the audit entry and its
+// head when anything changed).
+import type { Alert } from '../config/schemas/alert';
 import type { HealthCheck } from '../config/schemas/health';
 import type { HealthState, UptimeCounts } from '../core/health';
 import type { HealthSummary } from '../core/health-summary';
@@ -51,6 +53,11 @@ export interface HealthCycleDoc {
   s: Record<string, HealthState>;
   /** Open incidents known to this region, carried forward. */
   i: Record<string, CycleIncident>;
+  /**
+   * The alerts this cycle decided (its outbox), only when it decided some: published after the commit and kept
+   * (clearing it would cost a write), so a later run of the same minute can publish them again after a crash.
+   */
+  o?: Alert[];
   /** Firestore TTL field (`settings/health.cycleTtlDays`, default 35). */
   expireAt: FirebaseFirestore.Timestamp;
 }

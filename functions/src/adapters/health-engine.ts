@@ -3,6 +3,7 @@
 // are written only when a check's state changes or its incident opens, reminds or resolves, each in a transaction
 // that re-reads the status first (another region may have decided already), with its audit entries and its alert
 // (outbox) in the same commit. Decisions are core/health.ts; probes are adapters/health-probe.ts.
+import type { Alert } from '../config/schemas/alert';
 import type { HealthCheck, HealthSettings } from '../config/schemas/health';
 import type { Actor } from '../core/audit-chain';
 import type { Clock } from '../core/clock';
@@ -36,11 +37,12 @@ import {
   type HealthStatusDoc,
 } from './health-docs';
 import type { ProbeOptions, ProbeResult } from './health-probe';
-import { runOnce } from './idempotency';
+import { OUTBOX_STALE_MS } from './idempotency';
 import { logger } from './logger';
-import type { Publish } from './pubsub';
+import { publishJson } from './pubsub';
 
 const MINUTE_MS = 60_000;
+export const MAINTENANCE_FLAG = 'flags/maintenanceMode';
 const DAY_MS = 86_400_000;
 
 export interface HealthDeps {
@@ -110,6 +112,18 @@ async function readSettings(): Promise<HealthSettings> {
 }
 
 /**
+ * `flags/maintenanceMode` (a reserved flag, README "flags"): while enabled, every check is in planned downtime, as
+ * in a maintenance window: no incident opens and results are marked as maintenance, so uptime excludes them. An
+ * expired flag is off, as for every flag reader. One read per cycle.
+ */
+async function maintenanceModeOn(minuteMs: number): Promise<boolean> {
+  const snap = await db().doc(MAINTENANCE_FLAG).get();
+  if (snap.get('enabled') !== true) return false;
+  const expiresAt = snap.get('expiresAt') as { toMillis(): number } | undefined;
+  return !(expiresAt && typeof expiresAt.toMillis === 'function' && expiresAt.toMillis() <= minuteMs);
+}
+
+/**
  * The latest cycle document of each region (its counters, states and incidents carry forward): this region's
  * before this minute, the other regions' up to and including this minute (a region that already ran this minute
  * has the freshest counters).
@@ -149,7 +163,13 @@ export async function runProbeCycle(
   // No lease: it would cost two writes a minute. Overlapping runs of one minute (Cloud Scheduler delivers at least
   // once) may both probe, but only one creates the cycle document, and state transitions re-check in their
   // transaction, so nothing is recorded twice.
-  if ((await db().collection(HEALTH_CYCLES).doc(docId).get()).exists) {
+  const existing = await db().collection(HEALTH_CYCLES).doc(docId).get();
+  if (existing.exists) {
+    // The outbox is never cleared (that would be a write per change): a run that crashed between its commit and
+    // publishing is covered by a later run of the same minute publishing it again, once the first had time to.
+    const outbox = (existing.get('o') as Alert[] | undefined) ?? [];
+    const writtenAtMs = (existing.get('startedAtMs') as number) + (existing.get('durationMs') as number);
+    if (outbox.length && deps.clock.nowMs() - writtenAtMs >= OUTBOX_STALE_MS) await publishAlerts(outbox);
     return { outcome: 'duplicate', docId, reason: 'this region already ran this minute' };
   }
   return cycle(trigger.region, minuteMs, docId, correlationId, actor, deps);
@@ -164,10 +184,11 @@ async function cycle(
   deps: HealthDeps,
 ): Promise<CycleOutcome> {
   const startedAtMs = deps.clock.nowMs();
-  const [catalogSnap, settings, previous] = await Promise.all([
+  const [catalogSnap, settings, previous, platformMaintenance] = await Promise.all([
     db().doc(HEALTH_CATALOG).get(),
     readSettings(),
     latestCycles(deps.regions, region, minuteMs),
+    maintenanceModeOn(minuteMs),
   ]);
   const catalog = (catalogSnap.data() as HealthCatalogDoc | undefined)?.checks ?? {};
   const own = previous.get(region);
@@ -191,7 +212,8 @@ async function cycle(
   const transitions: Transition[] = [];
   const candidates: Candidate[] = [];
   for (const [id, check] of assigned) {
-    const maintenance = check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs);
+    const maintenance =
+      platformMaintenance || (check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs));
     const result = probes.get(id);
     const before = own?.c[id];
     if (result) {
@@ -259,64 +281,64 @@ async function cycle(
       await cycleRef.create(doc());
     } else {
       // Changes: the cycle document, every status and incident touched, ONE audit entry listing them, and the
-      // alerts (outbox) commit together; the cycle document's create makes a second run of the minute fail whole.
-      const outcome = await runOnce(
-        'transition',
-        `cycle:${docId}`,
-        async ({ tx }) => {
-          const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
-          const snaps = await tx.getAll(...refs);
-          const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
-          const publishes: Publish[] = [];
-          const done: typeof transitions = [];
-          candidates.forEach((t, k) => {
-            const applied = applyTransition(tx, snaps[k]!.data() as HealthStatusDoc | undefined, {
-              ...t,
-              nowMs,
-              minuteMs,
-              region,
-              correlationId,
-              reminderMs,
-            });
-            s[t.id] = applied.state;
-            if (applied.incident) i[t.id] = applied.incident;
-            else delete i[t.id];
-            publishes.push(...applied.publishes);
-            if (applied.changed || applied.incidentAction) done.push(applied.transition);
+      // alerts (the outbox, field `o` of the cycle document) commit together. The cycle document is created once
+      // per region and minute, so it is also the idempotency key: no separate key, no write to clear the outbox.
+      const outcome = await db().runTransaction(async (tx) => {
+        const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
+        const [already, ...snaps] = await tx.getAll(cycleRef, ...refs);
+        if (already!.exists) return { duplicate: true as const };
+        const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
+        const alerts: Alert[] = [];
+        const done: typeof transitions = [];
+        candidates.forEach((t, k) => {
+          const applied = applyTransition(tx, snaps[k]!.data() as HealthStatusDoc | undefined, {
+            ...t,
+            nowMs,
+            minuteMs,
+            region,
+            correlationId,
+            reminderMs,
           });
-          tx.create(cycleRef, doc());
-          if (done.length) {
-            audit.append(HEALTH_STREAM, {
-              actor,
-              action: 'health.transitions',
-              target: `${HEALTH_CYCLES}/${docId}`,
-              reason: done
-                .map(
-                  (t) =>
-                    `${t.checkId} ${t.from}->${t.to}${t.incident ? ` (${t.incidentAction} ${t.incident})` : ''}`,
-                )
-                .join('; ')
-                .slice(0, 1000),
-              correlationId,
-              details: done.map((t) => ({
-                checkId: t.checkId,
-                from: t.from,
-                to: t.to,
-                why: t.why,
-                failingRegions: t.failingRegions,
-                incident: t.incident ?? null,
-                incidentAction: t.incidentAction ?? null,
-                maintenance: t.maintenance,
-              })),
-            });
-          }
-          return { value: done, publishes };
-        },
-        { clock: deps.clock },
-      );
+          s[t.id] = applied.state;
+          if (applied.incident) i[t.id] = applied.incident;
+          else delete i[t.id];
+          alerts.push(...applied.alerts);
+          if (applied.changed || applied.incidentAction) done.push(applied.transition);
+        });
+        tx.create(cycleRef, alerts.length ? { ...doc(), o: alerts } : doc());
+        if (done.length) {
+          audit.append(HEALTH_STREAM, {
+            actor,
+            action: 'health.transitions',
+            target: `${HEALTH_CYCLES}/${docId}`,
+            reason: done
+              .map(
+                (t) =>
+                  `${t.checkId} ${t.from}->${t.to}${t.incident ? ` (${t.incidentAction} ${t.incident})` : ''}`,
+              )
+              .join('; ')
+              .slice(0, 1000),
+            correlationId,
+            details: done.map((t) => ({
+              checkId: t.checkId,
+              from: t.from,
+              to: t.to,
+              why: t.why,
+              failingRegions: t.failingRegions,
+              incident: t.incident ?? null,
+              incidentAction: t.incidentAction ?? null,
+              maintenance: t.maintenance,
+            })),
+          });
+        }
+        return { duplicate: false as const, done, alerts };
+      });
       if (outcome.duplicate)
         return { outcome: 'duplicate', docId, reason: 'this minute was already recorded' };
-      transitions.push(...outcome.value);
+      transitions.push(...outcome.done);
+      // Published after the commit (at least once; notifyAlerts drops repeats by alertId). A crash before this
+      // leaves the outbox on the cycle document, and a second run of the minute publishes it (runProbeCycle).
+      await publishAlerts(outcome.alerts);
     }
   } catch (err) {
     // ALREADY_EXISTS: an overlapping run of this minute got there first.
@@ -358,7 +380,7 @@ function applyTransition(
   changed: boolean;
   incidentAction?: Transition['incidentAction'];
   transition: Transition;
-  publishes: Publish[];
+  alerts: Alert[];
 } {
   const statusRef = db().collection(HEALTH_STATUS).doc(t.id);
   const from: HealthState = current?.state ?? 'unknown';
@@ -375,7 +397,7 @@ function applyTransition(
     reminderMs: t.reminderMs,
   });
   const stateChanged = from !== t.judged.state;
-  const publishes: Publish[] = [];
+  const alerts: Alert[] = [];
   let incident: HealthStatusDoc['incident'] = open ?? null;
   let incidentId: string | undefined;
   let incidentAction: Transition['incidentAction'];
@@ -396,18 +418,16 @@ function applyTransition(
       reminders: 0,
       lastReminderAtMs: t.nowMs,
     });
-    publishes.push(
-      alertPublish({
-        alertId: `incident-opened:${incidentId}`,
-        severity: 'critical',
-        kind: 'incident.opened',
-        title: `${t.check.name} is down`,
-        text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
-        target: `${INCIDENTS}/${incidentId}`,
-        correlationId: t.correlationId,
-        atMs: t.nowMs,
-      }),
-    );
+    alerts.push({
+      alertId: `incident-opened:${incidentId}`,
+      severity: 'critical',
+      kind: 'incident.opened',
+      title: `${t.check.name} is down`,
+      text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
+      target: `${INCIDENTS}/${incidentId}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
   } else if (decision.kind === 'remind' && open) {
     incidentId = open.id;
     incidentAction = 'reminded';
@@ -417,18 +437,16 @@ function applyTransition(
       lastReminderAtMs: t.nowMs,
       failingRegions: t.judged.failingRegions,
     });
-    publishes.push(
-      alertPublish({
-        alertId: `incident-reminder:${open.id}:${incident.reminders}`,
-        severity: 'critical',
-        kind: 'incident.reminder',
-        title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
-        text: t.judged.why,
-        target: `${INCIDENTS}/${open.id}`,
-        correlationId: t.correlationId,
-        atMs: t.nowMs,
-      }),
-    );
+    alerts.push({
+      alertId: `incident-reminder:${open.id}:${incident.reminders}`,
+      severity: 'critical',
+      kind: 'incident.reminder',
+      title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
+      text: t.judged.why,
+      target: `${INCIDENTS}/${open.id}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
   } else if (decision.kind === 'resolve' && open) {
     incidentId = open.id;
     incidentAction = 'resolved';
@@ -438,18 +456,16 @@ function applyTransition(
       resolvedAtMs: t.nowMs,
       durationMs: decision.durationMs,
     });
-    publishes.push(
-      alertPublish({
-        alertId: `incident-resolved:${open.id}`,
-        severity: 'info',
-        kind: 'incident.resolved',
-        title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
-        text: t.judged.why,
-        target: `${INCIDENTS}/${open.id}`,
-        correlationId: t.correlationId,
-        atMs: t.nowMs,
-      }),
-    );
+    alerts.push({
+      alertId: `incident-resolved:${open.id}`,
+      severity: 'info',
+      kind: 'incident.resolved',
+      title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
+      text: t.judged.why,
+      target: `${INCIDENTS}/${open.id}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
   }
   const transition: Transition = {
     checkId: t.id,
@@ -466,7 +482,7 @@ function applyTransition(
   if (!stateChanged && decision.kind === 'none') {
     // Another region got there first: nothing to write, but this region learns the current state.
     const inc = asCycle(open ?? null);
-    return { state: from, ...(inc ? { incident: inc } : {}), changed: false, transition, publishes };
+    return { state: from, ...(inc ? { incident: inc } : {}), changed: false, transition, alerts };
   }
   const next: HealthStatusDoc = {
     checkId: t.id,
@@ -486,6 +502,10 @@ function applyTransition(
     changed: stateChanged,
     ...(incidentAction ? { incidentAction } : {}),
     transition,
-    publishes,
+    alerts,
   };
+}
+
+async function publishAlerts(alerts: readonly Alert[]): Promise<void> {
+  for (const a of alerts) await publishJson(alertPublish(a));
 }

@@ -11,6 +11,7 @@ import { HEALTH_CATALOG, HEALTH_CHECKS, HEALTH_STREAM, type HealthCatalogDoc } f
 import { runOnce } from '../adapters/idempotency';
 import { logger } from '../adapters/logger';
 import { loadSchemas } from '../config/load-schemas';
+import { PROBE_REGIONS } from '../config/params';
 import { toJsonValue } from '../core/canonical-json';
 import { systemClock, type Clock } from '../core/clock';
 import { diffFields } from '../core/diff';
@@ -37,11 +38,12 @@ export interface CheckWriteOutcome {
 export async function handleHealthCheckWrite(
   event: HealthCheckWriteEvent,
   clock: Clock = systemClock,
+  probeRegions: readonly string[] = PROBE_REGIONS,
 ): Promise<CheckWriteOutcome> {
   const actor = actorFromAuth(event.authType, event.authId);
   const target = `${HEALTH_CHECKS}/${event.checkId}`;
   let parsed: Awaited<ReturnType<typeof parse>> | undefined;
-  if (event.after) parsed = await parse(event.after);
+  if (event.after) parsed = await parse(event.after, probeRegions);
   const catalogRef = db().doc(HEALTH_CATALOG);
   const result = await runOnce<CheckWriteOutcome>('cloudevent', event.id, async ({ tx }) => {
     const snap = await tx.get(catalogRef);
@@ -138,12 +140,23 @@ export async function handleHealthCheckWrite(
   return result.value;
 }
 
-async function parse(data: DocumentData) {
+async function parse(data: DocumentData, probeRegions: readonly string[]) {
   const { healthCheckSchema, parseOrThrow } = await loadSchemas();
   try {
     // Headers and body are kept as written; header secrets are ids, never values (the schema refuses inline
     // credentials), so the catalog holds nothing secret.
-    return { ok: true as const, check: parseOrThrow(healthCheckSchema, data, 'health check') };
+    const check = parseOrThrow(healthCheckSchema, data, 'health check');
+    // Only the deployment knows its regions, so the schema cannot: a region no probeCycle runs in would leave the
+    // check unprobed there, and, counted in the majority, unable to ever go down.
+    const unknown = (check.regions ?? []).findIndex((r) => !probeRegions.includes(r));
+    if (unknown >= 0) {
+      throw new ValidationError(
+        `field 'regions[${unknown}]' must be one of the deployed probe regions (${probeRegions.join(', ')}): ` +
+          `'${check.regions![unknown]}' is not`,
+        `regions[${unknown}]`,
+      );
+    }
+    return { ok: true as const, check };
   } catch (err) {
     if (err instanceof ValidationError)
       return { ok: false as const, reason: err.message, field: err.field ?? '' };
