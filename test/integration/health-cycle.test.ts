@@ -285,6 +285,48 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     );
   });
 
+  it('publishes the outbox of a cycle that crashed before publishing when the minute runs again', async () => {
+    const m = startMinute();
+    const alertId = `incident-opened:${uniqueId('crashed')}`;
+    // What a run leaves when it dies between its commit and publishing: the cycle document with its outbox.
+    await db()
+      .collection('healthCycles')
+      .doc(cycleDocId('europe-west1', m))
+      .set({
+        region: 'europe-west1',
+        minuteMs: m,
+        startedAtMs: m + 1_000,
+        durationMs: 500,
+        r: {},
+        c: {},
+        s: {},
+        i: {},
+        o: [
+          {
+            alertId,
+            severity: 'critical',
+            kind: 'incident.opened',
+            title: 'x is down',
+            text: 'failing',
+            target: 'incidents/x',
+            correlationId: 'probeCycle:test',
+            atMs: m + 1_500,
+          },
+        ],
+      });
+    const clock = { t: m + 1_600, nowMs: () => clock.t };
+    const run = () =>
+      runProbeCycle(
+        { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+        deps(clock, ['europe-west1']),
+      );
+    expect((await run()).outcome).toBe('duplicate'); // its own run may still be publishing: not yet
+    clock.t = m + 10_000;
+    expect((await run()).outcome).toBe('duplicate');
+    await waitFor(() => alerts.messages.find((a) => a.data.alertId === alertId), { what: 'the alert' });
+    expect(alerts.messages.filter((a) => a.data.alertId === alertId)).toHaveLength(1);
+  });
+
   it('probes a check only in the minutes its interval makes due, carrying its counters between them', async () => {
     const id = uniqueId('every5');
     await catalog({ [id]: check({ regions: ['europe-west1'], intervalSeconds: 300 }) });
