@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firestoreRest, seedFirestore } from './firestore-rest.mjs';
-import { findScheduledFunctions, startScheduler } from './scheduler.mjs';
+import { demoHealthChecks } from './seed/health-checks.mjs';
+import { describeFunctions, findScheduledFunctions, startScheduler } from './scheduler.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const project = process.env.FIREOPS_PROJECT_ID ?? 'demo-fireops';
@@ -38,24 +39,23 @@ await rest.set('settings/github', {
 
 // Health checks of the local suite itself (loopback is refused unless allowed, as in production).
 await rest.set('settings/health', { allowTargets: ['127.0.0.1'], reminderMinutes: 60, cycleTtlDays: 35 });
-await rest.set('healthChecks/firestore-emulator', {
-  name: 'Firestore emulator',
-  type: 'http',
-  target: `http://${process.env.FIRESTORE_EMULATOR_HOST}/`,
-  conditions: ['status == 200', 'body contains "Ok"', 'responseTimeMs < 1000'],
-  tags: ['demo'],
-});
-await rest.set('healthChecks/github-webhook', {
-  name: 'githubWebhook refuses GET',
-  type: 'http',
-  target: webhookUrl,
-  conditions: ['status == 405'],
-  tags: ['demo'],
-});
+for (const [id, check] of Object.entries(
+  demoHealthChecks({ firestoreHost: process.env.FIRESTORE_EMULATOR_HOST, webhookUrl }),
+)) {
+  await rest.set(`healthChecks/${id}`, check);
+}
 
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
-const exported = Object.keys(await import(indexJs).then((m) => m.default ?? m));
 const scheduled = findScheduledFunctions(indexJs);
+// How to reach each function (issue 17.6): HTTP by URL in its own region, events by trigger, scheduled functions
+// by the command that fires them (the emulator serves those on /{region}/{id}-0 only, with the scheduler headers).
+const functions = describeFunctions(indexJs, { baseUrl: functionsUrl, project, region });
+const listed = (kind, format) =>
+  functions
+    .filter((f) => f.kind === kind)
+    .map(format)
+    .join('\n');
+const schedules = new Map(scheduled.map((f) => [f.id, f.schedule]));
 
 console.log(`
 fireops is running locally (project ${project}, region ${region}); ${seeded} demo documents seeded.
@@ -64,9 +64,19 @@ fireops is running locally (project ${project}, region ${region}); ${seeded} dem
   Pub/Sub emulator         ${process.env.PUBSUB_EMULATOR_HOST}
   Auth emulator            ${process.env.FIREBASE_AUTH_EMULATOR_HOST}
   Secret Manager emulator  ${process.env.SECRET_MANAGER_EMULATOR_HOST}   (gRPC)
+  Firestore Admin stand-in ${process.env.FIRESTORE_ADMIN_EMULATOR_HOST}   (gRPC: exports, imports; control ${process.env.FIRESTORE_ADMIN_STAND_IN_URL})
+  Cloud Storage stand-in   ${process.env.STORAGE_EMULATOR_HOST}
+  Cloud Run stand-in       ${process.env.CLOUD_RUN_EMULATOR_HOST}   (gRPC: services, traffic; control ${process.env.CLOUD_RUN_STAND_IN_URL})
 
-Functions:
-${exported.map((id) => `  ${id.padEnd(24)} ${functionsUrl}/${project}/${region}/${id}`).join('\n')}
+HTTP functions:
+${listed('http', (f) => `  ${f.id.padEnd(24)} ${f.how}`)}
+
+Event functions (run when their trigger fires):
+${listed('event', (f) => `  ${f.id.padEnd(24)} ${f.how}`)}
+
+Scheduled functions (the local scheduler fires them on their cadence; to fire one now, run its command, which
+prints 200 once the function has run):
+${listed('scheduled', (f) => `  ${f.id} (${schedules.get(f.id)}):\n    ${f.how}`)}
 
 Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
   curl -X PATCH -H 'Authorization: Bearer owner' -H 'content-type: application/json' \\
