@@ -22,7 +22,7 @@ function loadedAtStart(): string[] {
 }
 
 describe('functions/lib/index.js at cold start', () => {
-  it('does not load the health prober, the health engine or the backup engine', () => {
+  it('does not load the health prober, the health engine, the backup engine or the canary controller', () => {
     const loaded = loadedAtStart();
     expect(loaded).toContain('index.js');
     expect(
@@ -31,6 +31,7 @@ describe('functions/lib/index.js at cold start', () => {
           'adapters/health-probe.js',
           'adapters/health-engine.js',
           'adapters/backup-engine.js',
+          'adapters/canary-controller.js',
           'core/ip-ranges.js',
         ].includes(f),
       ),
