@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firestoreRest, seedFirestore } from './firestore-rest.mjs';
-import { findScheduledFunctions, fireCommand, scheduledRequest, startScheduler } from './scheduler.mjs';
+import { demoHealthChecks } from './seed/health-checks.mjs';
+import { describeFunctions, findScheduledFunctions, startScheduler } from './scheduler.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const project = process.env.FIREOPS_PROJECT_ID ?? 'demo-fireops';
@@ -38,34 +39,23 @@ await rest.set('settings/github', {
 
 // Health checks of the local suite itself (loopback is refused unless allowed, as in production).
 await rest.set('settings/health', { allowTargets: ['127.0.0.1'], reminderMinutes: 60, cycleTtlDays: 35 });
-await rest.set('healthChecks/firestore-emulator', {
-  name: 'Firestore emulator',
-  type: 'http',
-  target: `http://${process.env.FIRESTORE_EMULATOR_HOST}/`,
-  // Tolerant on purpose: a busy laptop or CI machine answers slowly, and the demo should not open incidents then.
-  conditions: ['status == 200', 'body contains "Ok"', 'responseTimeMs < 5000'],
-  tags: ['demo'],
-});
-await rest.set('healthChecks/github-webhook', {
-  name: 'githubWebhook refuses GET',
-  type: 'http',
-  target: webhookUrl,
-  conditions: ['status == 405'],
-  tags: ['demo'],
-});
+for (const [id, check] of Object.entries(
+  demoHealthChecks({ firestoreHost: process.env.FIRESTORE_EMULATOR_HOST, webhookUrl }),
+)) {
+  await rest.set(`healthChecks/${id}`, check);
+}
 
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
-const exported = Object.keys(await import(indexJs).then((m) => m.default ?? m));
 const scheduled = findScheduledFunctions(indexJs);
-const scheduledIds = new Set(scheduled.map((f) => f.id));
-const width = Math.max(...exported.map((id) => id.length)) + 2;
-// Scheduled functions have no URL of their own: print the command that fires one (and the route it posts to).
-const functionLines = exported.map((id) => {
-  const fn = scheduled.find((f) => f.id === id);
-  if (!fn) return `  ${id.padEnd(width)} ${functionsUrl}/${project}/${region}/${id}`;
-  const { url } = scheduledRequest(fn, { baseUrl: functionsUrl, project, region });
-  return `  ${id.padEnd(width)} ${fireCommand(fn).padEnd(width + 16)} (POST ${url}, scheduler headers)`;
-});
+// How to reach each function (issue 17.6): HTTP by URL in its own region, events by trigger, scheduled functions
+// by the command that fires them (the emulator serves those on /{region}/{id}-0 only, with the scheduler headers).
+const functions = describeFunctions(indexJs, { baseUrl: functionsUrl, project, region });
+const listed = (kind, format) =>
+  functions
+    .filter((f) => f.kind === kind)
+    .map(format)
+    .join('\n');
+const schedules = new Map(scheduled.map((f) => [f.id, f.schedule]));
 
 console.log(`
 fireops is running locally (project ${project}, region ${region}); ${seeded} demo documents seeded.
@@ -74,12 +64,19 @@ fireops is running locally (project ${project}, region ${region}); ${seeded} dem
   Pub/Sub emulator         ${process.env.PUBSUB_EMULATOR_HOST}
   Auth emulator            ${process.env.FIREBASE_AUTH_EMULATOR_HOST}
   Secret Manager emulator  ${process.env.SECRET_MANAGER_EMULATOR_HOST}   (gRPC)
-  Firestore Admin stand-in ${process.env.FIRESTORE_ADMIN_EMULATOR_HOST}   (gRPC exports/imports; control ${process.env.FIRESTORE_ADMIN_STAND_IN_URL}/_stand-in)
+  Firestore Admin stand-in ${process.env.FIRESTORE_ADMIN_EMULATOR_HOST}   (gRPC: exports, imports; control ${process.env.FIRESTORE_ADMIN_STAND_IN_URL})
   Cloud Storage stand-in   ${process.env.STORAGE_EMULATOR_HOST}
-  Cloud Run stand-in       ${process.env.CLOUD_RUN_EMULATOR_HOST}   (gRPC traffic splits; control ${process.env.CLOUD_RUN_STAND_IN_URL}/_stand-in)
+  Cloud Run stand-in       ${process.env.CLOUD_RUN_EMULATOR_HOST}   (gRPC: services, traffic; control ${process.env.CLOUD_RUN_STAND_IN_URL})
 
-Functions (${exported.length - scheduledIds.size} by URL; ${scheduledIds.size} scheduled, fired by the local scheduler or by hand):
-${functionLines.join('\n')}
+HTTP functions:
+${listed('http', (f) => `  ${f.id.padEnd(24)} ${f.how}`)}
+
+Event functions (run when their trigger fires):
+${listed('event', (f) => `  ${f.id.padEnd(24)} ${f.how}`)}
+
+Scheduled functions (the local scheduler fires them on their cadence; to fire one now, \`npm run fire -- ID\`,
+or its command below, which prints 200 once the function has run):
+${listed('scheduled', (f) => `  ${f.id} (${schedules.get(f.id)}):\n    ${f.how}`)}
 
 Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
   curl -X PATCH -H 'Authorization: Bearer owner' -H 'content-type: application/json' \\
@@ -87,7 +84,7 @@ Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
     -d '{"fields":{"enabled":{"booleanValue":true},"rolloutPercent":{"integerValue":"150"},"description":{"stringValue":"oops"}}}'
 
 Play GitHub (the stand-in signs and sends a release to githubWebhook): a canary rollout of Hello-World starts
-(rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 6 minutes, judged on the
+(rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 6 to 8 minutes, judged on the
 demo health checks (canaryPolicies/Hello-World):
   curl -X POST ${githubUrl}/_stand-in/hooks/${hook.id}/deliver -H 'content-type: application/json' \\
     -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'

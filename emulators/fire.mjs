@@ -31,9 +31,14 @@ if (!Number.isFinite(scheduleTime)) {
   console.error(`not a time: ${at} (use ISO 8601, e.g. 2026-12-04T02:00:00Z)`);
   process.exit(2);
 }
-const { url, init } = scheduledRequest(fn, { baseUrl, project, region, scheduleTime });
+const { url, headers, body: payload } = scheduledRequest(fn, { baseUrl, project, region, scheduleTime });
 try {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(600_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: payload,
+    signal: AbortSignal.timeout(600_000),
+  });
   const body = (await res.text()).trim();
   console.log(
     `${fn.id} (${fn.region ?? region}) @ ${new Date(scheduleTime).toISOString()} -> ${res.status}${body ? ` ${body.slice(0, 500)}` : ''}`,

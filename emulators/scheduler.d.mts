@@ -4,21 +4,18 @@ export interface ScheduledFunction {
   timeZone: string;
   region?: string;
 }
-export function parseSchedule(
-  schedule: string,
-  timeZone?: string,
-): { describe: string; next(afterMs: number): number };
-export function findScheduledFunctions(indexJs: string): ScheduledFunction[];
-export function scheduledRequest(
-  fn: ScheduledFunction,
-  opts: { baseUrl: string; project: string; region: string; scheduleTime?: number },
-): { url: string; init: RequestInit & { headers: Record<string, string> } };
-export function fireCommand(fn: ScheduledFunction): string;
-export function startScheduler(opts: {
-  functions: ScheduledFunction[];
+export interface Where {
   baseUrl: string;
   project: string;
   region: string;
-  log?: (line: string) => void;
-  nowMs?: () => number;
-}): { fire(fn: ScheduledFunction, scheduleTime: number): Promise<void>; stop(): void };
+}
+export declare function findScheduledFunctions(indexJs: string): ScheduledFunction[];
+export declare function scheduledRequest(
+  fn: ScheduledFunction,
+  where: Where & { scheduleTime: number | string },
+): { url: string; headers: Record<string, string>; body: string };
+export declare function fireCommand(fn: ScheduledFunction, where: Where): string;
+export declare function describeFunctions(
+  indexJs: string,
+  where: Where,
+): { id: string; kind: 'http' | 'event' | 'scheduled'; how: string }[];

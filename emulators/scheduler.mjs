@@ -95,30 +95,64 @@ export function findScheduledFunctions(indexJs) {
 }
 
 /**
- * The request Cloud Scheduler makes, as the Functions emulator expects it: a POST to `/{region}/{id}-0` (the
- * scheduled function's HTTP twin, in the function's OWN region: a probe cycle per region) with the job name and
- * schedule time headers. A plain `/{id}` URL answers 404 for a scheduled function.
+ * The request Cloud Scheduler would send to fire `fn` at `scheduleTime` (ms, or a string put in the header as
+ * is): POST {baseUrl}/{project}/{region}/{id}-0, the route the Functions emulator serves a scheduled function on
+ * (not /{id}, which answers 404), in the function's own region (probeCycleAfricaSouth1 is in africa-south1).
  */
-export function scheduledRequest(fn, { baseUrl, project, region, scheduleTime = Date.now() }) {
+export function scheduledRequest(fn, { baseUrl, project, region, scheduleTime }) {
   const where = fn.region ?? region;
-  const jobName = `projects/${project}/locations/${where}/jobs/firebase-schedule-${fn.id}-${where}`;
   return {
     url: `${baseUrl}/${project}/${where}/${fn.id}-0`,
-    init: {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'X-CloudScheduler-JobName': jobName,
-        'X-CloudScheduler-ScheduleTime': new Date(scheduleTime).toISOString(),
-      },
-      body: '{}',
+    headers: {
+      'content-type': 'application/json',
+      'X-CloudScheduler-JobName': `projects/${project}/locations/${where}/jobs/firebase-schedule-${fn.id}-${where}`,
+      'X-CloudScheduler-ScheduleTime':
+        typeof scheduleTime === 'number' ? new Date(scheduleTime).toISOString() : scheduleTime,
     },
+    body: '{}',
   };
 }
 
-/** A one-line shell command that fires `fn` once, as printed by `npm start`. */
-export function fireCommand(fn) {
-  return `npm run fire -- ${fn.id}`;
+/**
+ * A one-line shell command that fires `fn` now, as `npm start` prints it, printing the HTTP status (200 once the
+ * function has run). The schedule time is the current second: a second firing within the same second is the
+ * same scheduled run (idempotent by job name and schedule time) and does nothing.
+ */
+export function fireCommand(fn, opts) {
+  const { url, headers, body } = scheduledRequest(fn, {
+    ...opts,
+    scheduleTime: '$(date -u +%Y-%m-%dT%H:%M:%S.000Z)',
+  });
+  const h = Object.entries(headers).map(([k, v]) => `-H "${k}: ${v}"`);
+  return `curl -sS -o /dev/null -w '%{http_code}\\n' -X POST ${h.join(' ')} -d '${body}' '${url}'`;
+}
+
+/**
+ * How to reach each function of the built codebase locally: HTTP functions by URL (in their own region), event
+ * functions by what triggers them, scheduled functions by the command that fires them.
+ * Returns `[{ id, kind: 'http' | 'event' | 'scheduled', how }]`.
+ */
+export function describeFunctions(indexJs, { baseUrl, project, region }) {
+  const mod = createRequire(indexJs)(indexJs);
+  const scheduled = new Map(findScheduledFunctions(indexJs).map((f) => [f.id, f]));
+  return Object.entries(mod).map(([id, fn]) => {
+    const endpoint = fn?.__endpoint ?? {};
+    const declared = Array.isArray(endpoint.region) ? endpoint.region[0] : undefined;
+    const where = typeof declared === 'string' ? declared : region;
+    if (scheduled.has(id)) {
+      return { id, kind: 'scheduled', how: fireCommand(scheduled.get(id), { baseUrl, project, region }) };
+    }
+    if (endpoint.httpsTrigger) return { id, kind: 'http', how: `${baseUrl}/${project}/${where}/${id}` };
+    const trigger = endpoint.eventTrigger ?? {};
+    const type = String(trigger.eventType ?? 'unknown');
+    const document = trigger.eventFilterPathPatterns?.document ?? trigger.eventFilters?.document;
+    const verb = /\.(created|updated|deleted|written)/.exec(type)?.[1];
+    if (type.includes('firestore'))
+      return { id, kind: 'event', how: `Firestore: ${document} ${verb ?? type}` };
+    if (type.includes('pubsub'))
+      return { id, kind: 'event', how: `Pub/Sub: topic ${trigger.eventFilters?.topic}` };
+    return { id, kind: 'event', how: type };
+  });
 }
 
 /** Fires each scheduled function at its next times until `stop()` is called. */
@@ -133,9 +167,9 @@ export function startScheduler({
   const timers = new Set();
   let stopped = false;
   const fire = async (fn, scheduleTime) => {
+    const { url, headers, body } = scheduledRequest(fn, { baseUrl, project, region, scheduleTime });
     try {
-      const { url, init } = scheduledRequest(fn, { baseUrl, project, region, scheduleTime });
-      const res = await fetch(url, init);
+      const res = await fetch(url, { method: 'POST', headers, body });
       log(`[scheduler] ${fn.id} @ ${new Date(scheduleTime).toISOString()} -> ${res.status}`);
     } catch (err) {
       log(`[scheduler] ${fn.id}: ${err.message}`);

@@ -32,10 +32,10 @@ import type { GithubApi } from './github-api';
 import { runOnce } from './idempotency';
 import { withLease } from './leases';
 import { logger } from './logger';
+import { CANARY_POLICIES, CANARY_STREAM, ROLLOUTS } from './canary-names';
 
-export const ROLLOUTS = 'rollouts';
-export const CANARY_POLICIES = 'canaryPolicies';
-export const CANARY_STREAM = 'canary';
+// The names live apart so the canary trigger file can name them without loading this module (cold start).
+export { CANARY_POLICIES, CANARY_STREAM, ROLLOUTS };
 const ACTIVE_PHASES = ['pending', 'progressing', 'waiting-approval', 'paused', 'promoting', 'rolling-back'];
 
 export interface CanaryDeps {

@@ -1,7 +1,6 @@
 // backupMonitor (every 10 minutes): polls running exports to a verdict (verified, or failed on error, stall or
 // shortfall, alerted), then applies retention once a new export is verified. Engine: adapters/backup-engine.ts.
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { handleBackupMonitor } from '../adapters/backup-engine';
 import { scheduleKey } from '../adapters/idempotency';
 import { backupDeps } from './backups';
 import { baseOptions } from './shared/options';
@@ -9,6 +8,8 @@ import { baseOptions } from './shared/options';
 export const backupMonitor = onSchedule(
   { ...baseOptions, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
   async (event) => {
+    // The backup engine loads on the first run, not with every function of the codebase (issue 16.7).
+    const { handleBackupMonitor } = await import('../adapters/backup-engine.js');
     await handleBackupMonitor(
       {
         correlationId: scheduleKey(event.jobName, event.scheduleTime, 'backupMonitor'),

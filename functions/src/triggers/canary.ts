@@ -6,14 +6,8 @@ import { onDocumentCreated, onDocumentWrittenWithAuthContext } from 'firebase-fu
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { appendAudit } from '../adapters/audit-log';
-import {
-  CANARY_STREAM,
-  ROLLOUTS,
-  createRollout,
-  tickAll,
-  tickService,
-  type CanaryDeps,
-} from '../adapters/canary-controller';
+import type { CanaryDeps } from '../adapters/canary-controller';
+import { CANARY_STREAM, ROLLOUTS } from '../adapters/canary-names';
 import { db, firestoreModule } from '../adapters/firestore';
 import { OctokitGithubApi, type GithubApi } from '../adapters/github-api';
 import { logger } from '../adapters/logger';
@@ -28,6 +22,9 @@ import { actorFromAuth } from './shared/auth';
 import { runEventHandler } from './shared/errors';
 import { baseOptions } from './shared/options';
 import { ROLLOUT_REQUESTS } from './on-ops-event';
+
+/** The controller loads with the first rollout or tick, not with every function of the codebase (issue 16.7). */
+const controller = () => import('../adapters/canary-controller.js');
 
 let github: GithubApi | undefined;
 export function canaryDeps(overrides: Partial<CanaryDeps> = {}): CanaryDeps {
@@ -46,11 +43,9 @@ export const onRolloutRequest = onDocumentCreated(
     await runEventHandler(log, async () => {
       const request = event.data?.data() as RolloutRequest | undefined;
       if (!request) return;
-      const { created } = await createRollout(
-        { ...request, id: event.params.requestId },
-        systemClock,
-        event.id,
-      );
+      const { created } = await (
+        await controller()
+      ).createRollout({ ...request, id: event.params.requestId }, systemClock, event.id);
       log.info('rollout request', { requestId: event.params.requestId, created });
       await kick(request.service, event.id);
     });
@@ -132,7 +127,9 @@ export const canaryKick = onMessagePublished(
       const data = event.data.message.json as { service?: unknown };
       if (typeof data?.service !== 'string')
         throw new ValidationError('canary-kick message without a service');
-      const result = await tickService(
+      const result = await (
+        await controller()
+      ).tickService(
         data.service,
         { correlationId: event.id, actor: { type: 'system', id: 'canaryKick' } },
         canaryDeps(),
@@ -145,7 +142,9 @@ export const canaryKick = onMessagePublished(
 export const canaryController = onSchedule(
   { ...baseOptions, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 120 },
   async (event) => {
-    const results = await tickAll(
+    const results = await (
+      await controller()
+    ).tickAll(
       {
         correlationId: `canaryController@${event.scheduleTime}`,
         actor: { type: 'scheduler', id: event.jobName ?? 'canaryController' },

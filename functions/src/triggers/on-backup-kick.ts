@@ -2,7 +2,6 @@
 // monitor at once and keeps polling while the export runs (BACKUP_KICK_WAIT_SECONDS, default 7 minutes), so a small export is verified within
 // seconds of finishing instead of at the next 10-minute tick. Not retried: the schedule is the safety net.
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
-import { handleBackupMonitor } from '../adapters/backup-engine';
 import { logger } from '../adapters/logger';
 import { BACKUP_KICK_WAIT_SECONDS } from '../config/params';
 import { BACKUP_MONITOR_TOPIC } from '../config/topics';
@@ -15,6 +14,8 @@ export const onBackupKick = onMessagePublished(
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onBackupKick' });
     await runEventHandler(log, async () => {
+      // The backup engine loads on the first run, not with every function of the codebase (issue 16.7).
+      const { handleBackupMonitor } = await import('../adapters/backup-engine.js');
       const result = await handleBackupMonitor(
         { correlationId: event.id, actor: { type: 'system', id: 'onBackupKick' }, wait: true },
         backupDeps({ waitMs: BACKUP_KICK_WAIT_SECONDS.value() * 1000 }),

@@ -1,7 +1,6 @@
 // probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
 // writes one cycle document; healthStatus and incidents only on change. Engine: adapters/health-engine.ts.
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runProbeCycle } from '../adapters/health-engine';
 import { PROBE_REGIONS } from '../config/params';
 import { healthDeps, probeFunctionId } from './health';
 
@@ -17,6 +16,8 @@ function probeCycleIn(region: string) {
       memory: '512MiB',
     },
     async (event) => {
+      // The engine loads with the first cycle, not with every function of the codebase (issue 16.7).
+      const { runProbeCycle } = await import('../adapters/health-engine.js');
       await runProbeCycle({ region, scheduleTime: event.scheduleTime, jobName: event.jobName }, healthDeps());
     },
   );

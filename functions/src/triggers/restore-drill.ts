@@ -3,7 +3,6 @@
 // records drills/{id}, alerts on a mismatch and empties the scratch database. A long import is followed up by the
 // next hourly run. Engine: adapters/backup-engine.ts.
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { handleRestoreDrill } from '../adapters/backup-engine';
 import { logger } from '../adapters/logger';
 import { backupDeps } from './backups';
 import { baseOptions } from './shared/options';
@@ -11,6 +10,8 @@ import { baseOptions } from './shared/options';
 export const restoreDrill = onSchedule(
   { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
   async (event) => {
+    // The backup engine loads on the first run, not with every function of the codebase (issue 16.7).
+    const { handleRestoreDrill } = await import('../adapters/backup-engine.js');
     const result = await handleRestoreDrill(
       { jobName: event.jobName, scheduleTime: event.scheduleTime },
       backupDeps(),

@@ -2,7 +2,6 @@
 // to gs://{bucket}/{database}/{yyyy}/{mm}/{dd}/{HHmmss}, records backups/{id} as running and kicks the monitor.
 // One export per schedule time, never two at once. Engine: adapters/backup-engine.ts.
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { handleScheduledExport } from '../adapters/backup-engine';
 import { EXPORT_SCHEDULE, EXPORT_TIME_ZONE } from '../config/params';
 import { backupDeps } from './backups';
 import { baseOptions } from './shared/options';
@@ -16,6 +15,8 @@ export const scheduledExport = onSchedule(
     timeoutSeconds: 540,
   },
   async (event) => {
+    // The backup engine loads on the first run, not with every function of the codebase (issue 16.7).
+    const { handleScheduledExport } = await import('../adapters/backup-engine.js');
     await handleScheduledExport({ jobName: event.jobName, scheduleTime: event.scheduleTime }, backupDeps());
   },
 );
