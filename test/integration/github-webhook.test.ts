@@ -308,8 +308,15 @@ describe('githubWebhook: one GUID, one effect', () => {
     );
     const statuses = [...sequential, ...concurrent].map((r) => r.status);
     expect(statuses.filter((s) => s === 202)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    expect(sequential.slice(1).map((r) => r.status)).toEqual(Array(9).fill(200));
     expect(sequential[1]!.body).toEqual({ duplicate: true, deliveryId: guid });
+    // Concurrent duplicates contend on one document: on a loaded machine one may outlast githubWebhook's answer
+    // deadline and get 503 (GitHub redelivers it), never a second acceptance. Its redelivery is a duplicate.
+    expect(concurrent.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    const unanswered = concurrent.filter((r) => r.status === 503).length;
+    for (let k = 0; k < unanswered; k += 1) {
+      expect((await deliver({ event: 'deployment', payload, guid })).status).toBe(200);
+    }
 
     await waitFor(async () => (await count('rolloutRequests')) === 1, { what: 'the rollout request' });
     await quiet();
