@@ -401,6 +401,41 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     expect((await db().collection('drills').doc(next.drillId!).get()).get('backupId')).toBe(newer);
   });
 
+  it('fails a drill whose restored document has a timestamp turned into its ISO string', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 3);
+    await writeSettings({
+      bucket: BUCKET,
+      collectionIds: collections,
+      drill: { everyDays: 1, sampleSize: 3 },
+    });
+    const d = deps(clockAt());
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    expect((await settle((started as { backupId: string }).backupId, d)).state).toBe('verified');
+    await control('delay', { delayMs: 1_500 });
+    const slow = { ...d, waitMs: 200 };
+    const first = await handleRestoreDrill(uniqueSchedule(), slow);
+    expect(first.outcome).toBe('waiting');
+    // Between the import's end and the comparison, the restored copy loses a type: same instant, as a string.
+    const restored = drillDb(DRILL_DATABASE).doc(`${collections[0]}/d00001`);
+    const at = await waitFor(async () => (await restored.get()).get('at') as { toDate(): Date } | undefined, {
+      what: 'the restored document',
+    });
+    await restored.update({ at: at.toDate().toISOString() });
+    const second = await waitFor(
+      async () => {
+        const r = await handleRestoreDrill(uniqueSchedule(), slow);
+        return r.outcome === 'waiting' ? undefined : r;
+      },
+      { what: 'the drill to compare' },
+    );
+    expect(second).toMatchObject({ outcome: 'failed', drillId: first.drillId });
+    const drill = (await db().collection('drills').doc(first.drillId!).get()).data()!;
+    expect(drill.mismatches).toEqual([
+      expect.objectContaining({ kind: 'digest', target: `${collections[0]}/d00001` }),
+    ]);
+  });
+
   it('marks an export that stops progressing as stalled once the stall time has passed', async () => {
     const collections = collectionNames(1);
     await seed(collections, 50);
