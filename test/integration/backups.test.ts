@@ -3,7 +3,7 @@
 // stand-in (which exports and imports through the Firestore emulator) and the real @google-cloud/storage client
 // talking to the JSON API stand-in over the same folder. The Functions emulator's onBackupKick also answers the
 // kicks published here; every transition is guarded, so whichever monitor gets there first decides once.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -267,7 +267,8 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     });
     const clock = clockAt();
     const d = deps(clock);
-    const started = await handleScheduledExport(uniqueSchedule(), d);
+    const schedule = uniqueSchedule();
+    const started = await handleScheduledExport(schedule, d);
     expect((await settle((started as { backupId: string }).backupId, d)).state).toBe('verified');
 
     await control('faults', {
@@ -339,6 +340,102 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     expect(alerts.messages.filter((m) => m.data.alertId === `backup-failed:${id}`)).toHaveLength(1);
   });
 
+  it('verifies a subcollection named in collectionIds as a collection group: a shortfall in it fails the backup', async () => {
+    const [parent] = collectionNames(1);
+    const sub = `${parent}sub`;
+    const writer = db().bulkWriter();
+    for (let i = 0; i < 10; i += 1) {
+      for (let j = 0; j < 5; j += 1) {
+        void writer.set(db().doc(`${parent}/p${i}/${sub}/s${j}`), { i, j });
+      }
+    }
+    await writer.close();
+    await writeSettings({ bucket: BUCKET, collectionIds: [sub], drill: { everyDays: 1, sampleSize: 5 } });
+    await control('faults', { next: 'shortfall', shortfall: 7, method: 'export' });
+    const d = deps(clockAt());
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    const id = (started as { backupId: string }).backupId;
+    expect((await backup(id))!.countsAtStart).toEqual({ [sub]: 50 });
+    expect(((await backup(id))!.sampleAtStart as { path: string }[]).map((s) => s.path)).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^${parent}/p\\d/${sub}/s\\d$`))]),
+    );
+    const failed = await settle(id, d);
+    expect(failed.state).toBe('failed');
+    expect(failed.failure.reason).toBe('shortfall');
+  });
+
+  it('fails a drill whose export files are gone, audits and alerts it, and the next run drills the newest export', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 20);
+    await writeSettings({
+      bucket: BUCKET,
+      collectionIds: collections,
+      drill: { everyDays: 1, sampleSize: 5 },
+    });
+    const clock = clockAt();
+    const d = deps(clock);
+    const schedule = uniqueSchedule();
+    const started = await handleScheduledExport(schedule, d);
+    const id = (started as { backupId: string }).backupId;
+    const verified = await settle(id, d);
+    expect(verified.state).toBe('verified');
+    rmSync(folderOf(verified.outputUriPrefix as string), { recursive: true, force: true });
+
+    const failed = await handleRestoreDrill(uniqueSchedule(), d);
+    expect(failed.outcome).toBe('failed');
+    expect(failed.why).toMatch(/import could not start/);
+    expect((await db().collection('drills').doc(failed.drillId!).get()).get('state')).toBe('failed');
+    expect(await audit('drill.failed', `drills/${failed.drillId}`)).toHaveLength(1);
+    await waitFor(() => alerts.messages.find((m) => m.data.alertId === `drill-failed:${failed.drillId}`), {
+      what: 'the drill alert',
+    });
+
+    // A newer verified export is drilled by the next due run, not blocked by the failed one.
+    const later = new Date(Date.parse(schedule.scheduleTime) + MINUTE).toISOString();
+    const second = await handleScheduledExport({ ...schedule, scheduleTime: later }, d);
+    const newer = (second as { backupId: string }).backupId;
+    expect((await settle(newer, d)).state).toBe('verified');
+    clock.t += 2 * DAY;
+    const next = await handleRestoreDrill(uniqueSchedule(), d);
+    expect(next.outcome).toBe('passed');
+    expect((await db().collection('drills').doc(next.drillId!).get()).get('backupId')).toBe(newer);
+  });
+
+  it('fails a drill whose restored document has a timestamp turned into its ISO string', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 3);
+    await writeSettings({
+      bucket: BUCKET,
+      collectionIds: collections,
+      drill: { everyDays: 1, sampleSize: 3 },
+    });
+    const d = deps(clockAt());
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    expect((await settle((started as { backupId: string }).backupId, d)).state).toBe('verified');
+    await control('delay', { delayMs: 1_500 });
+    const slow = { ...d, waitMs: 200 };
+    const first = await handleRestoreDrill(uniqueSchedule(), slow);
+    expect(first.outcome).toBe('waiting');
+    // Between the import's end and the comparison, the restored copy loses a type: same instant, as a string.
+    const restored = drillDb(DRILL_DATABASE).doc(`${collections[0]}/d00001`);
+    const at = await waitFor(async () => (await restored.get()).get('at') as { toDate(): Date } | undefined, {
+      what: 'the restored document',
+    });
+    await restored.update({ at: at.toDate().toISOString() });
+    const second = await waitFor(
+      async () => {
+        const r = await handleRestoreDrill(uniqueSchedule(), slow);
+        return r.outcome === 'waiting' ? undefined : r;
+      },
+      { what: 'the drill to compare' },
+    );
+    expect(second).toMatchObject({ outcome: 'failed', drillId: first.drillId });
+    const drill = (await db().collection('drills').doc(first.drillId!).get()).data()!;
+    expect(drill.mismatches).toEqual([
+      expect.objectContaining({ kind: 'digest', target: `${collections[0]}/d00001` }),
+    ]);
+  });
+
   it('marks an export that stops progressing as stalled once the stall time has passed', async () => {
     const collections = collectionNames(1);
     await seed(collections, 50);
@@ -346,7 +443,8 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     await control('faults', { next: 'stall', method: 'export' });
     const clock = clockAt();
     const d = deps(clock);
-    const started = await handleScheduledExport(uniqueSchedule(), d);
+    const schedule = uniqueSchedule();
+    const started = await handleScheduledExport(schedule, d);
     const id = (started as { backupId: string }).backupId;
     const actor = { type: 'system' as const, id: 'test' };
     await waitFor(async () => {

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
-import { canonicalJson, jsonDigest, toJsonValue } from '../../functions/src/core/canonical-json';
+import {
+  canonicalJson,
+  jsonDigest,
+  toJsonValue,
+  toTypedJsonValue,
+} from '../../functions/src/core/canonical-json';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -177,5 +182,37 @@ describe('jsonDigest', () => {
 
   it('rejects non-finite numbers like canonicalJson', () => {
     expect(() => jsonDigest({ a: NaN })).toThrow('cannot encode NaN canonically');
+  });
+});
+
+describe('toTypedJsonValue (content digests of backups and drills)', () => {
+  const ts = {
+    seconds: 1700000000,
+    nanoseconds: 5,
+    toDate: () => new Date(1700000000000),
+    toMillis: () => 1700000000000,
+  };
+  const ref = { path: 'users/u1', firestore: {} };
+  const typed = (v: unknown): string => jsonDigest(toTypedJsonValue(v));
+
+  it.each<[string, unknown, unknown]>([
+    ['timestamp vs its ISO string', { at: ts }, { at: new Date(1700000000000).toISOString() }],
+    ['reference vs its path', { owner: ref }, { owner: 'users/u1' }],
+    ['bytes vs base64', { b: Buffer.from('hi') }, { b: Buffer.from('hi').toString('base64') }],
+    ['map vs array', { m: { 0: 'a' } }, { m: ['a'] }],
+    ['geopoint vs map', { g: { latitude: 1, longitude: 2 } }, { g: { map: { latitude: 1, longitude: 2 } } }],
+    ['nanoseconds of a timestamp', { at: ts }, { at: { ...ts, nanoseconds: 6 } }],
+  ])('tells apart %s (the untyped digest did not)', (_name, x, y) => {
+    expect(typed(x)).not.toBe(typed(y));
+  });
+
+  it('is the same for equal values in any key order', () => {
+    expect(typed({ a: ts, b: [1, ref] })).toBe(typed({ b: [1, { ...ref }], a: { ...ts } }));
+  });
+
+  it('shows why: the untyped form of a timestamp equals its ISO string', () => {
+    expect(jsonDigest(toJsonValue({ at: ts }))).toBe(
+      jsonDigest(toJsonValue({ at: new Date(1700000000000).toISOString() })),
+    );
   });
 });

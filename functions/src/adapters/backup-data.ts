@@ -2,7 +2,7 @@
 // per 1,000 documents), a random sample of documents reduced to content digests, and the scratch database a drill
 // restores into. Digests only: no document content leaves the database it lives in.
 import type { Firestore } from 'firebase-admin/firestore';
-import { jsonDigest, toJsonValue } from '../core/canonical-json';
+import { jsonDigest, toTypedJsonValue } from '../core/canonical-json';
 import { adminApp, db, firestoreModule, projectId } from './firestore';
 
 export function sourceDb(database: string): Firestore {
@@ -35,13 +35,35 @@ export function drillDb(database: string, env: NodeJS.ProcessEnv = process.env):
   return handle;
 }
 
-/** The collections an export covers: those named, or every root collection. */
+/** Documents per collection, and levels below the root, that collectionsOf looks under for subcollections. */
+export const DISCOVERY = { docsPerCollection: 5, depth: 3 } as const;
+
+/**
+ * The collection groups an export covers: those named (Firestore's `collectionIds` are collection groups), or,
+ * for an export of everything, every root collection plus the subcollection ids found under the first
+ * DISCOVERY.docsPerCollection documents of each collection, DISCOVERY.depth levels down. Bounded on purpose:
+ * listing the subcollections of every document costs a call per document. A group is counted in full
+ * (collectionGroup count) once its id is found anywhere; only an id that lives under none of the documents looked
+ * at goes unverified.
+ */
 export async function collectionsOf(
   firestore: Firestore,
   collectionIds: readonly string[],
 ): Promise<string[]> {
   if (collectionIds.length) return [...collectionIds];
-  return (await firestore.listCollections()).map((c) => c.id).sort();
+  const found = new Set<string>();
+  let level = await firestore.listCollections();
+  for (let depth = 0; depth <= DISCOVERY.depth && level.length; depth += 1) {
+    const next: FirebaseFirestore.CollectionReference[] = [];
+    for (const coll of level) {
+      found.add(coll.id);
+      if (depth === DISCOVERY.depth) continue;
+      const docs = await coll.select().limit(DISCOVERY.docsPerCollection).get();
+      for (const doc of docs.docs) next.push(...(await doc.ref.listCollections()));
+    }
+    level = next;
+  }
+  return [...found].sort();
 }
 
 /**
@@ -52,14 +74,14 @@ export interface ReadMeter {
   reads: number;
 }
 
-/** Aggregation counts per collection: Firestore bills one read per 1,000 documents counted. */
+/** Aggregation counts per collection group (root and nested alike): one read per 1,000 documents counted. */
 export async function countCollections(
   firestore: Firestore,
   ids: readonly string[],
   meter?: ReadMeter,
 ): Promise<Record<string, number>> {
   const counts = await Promise.all(
-    ids.map(async (id) => (await firestore.collection(id).count().get()).data().count),
+    ids.map(async (id) => (await firestore.collectionGroup(id).count().get()).data().count),
   );
   if (meter) for (const n of counts) meter.reads += Math.max(1, Math.ceil(n / 1000));
   return Object.fromEntries(ids.map((id, i) => [id, counts[i]!]));
@@ -74,7 +96,7 @@ export interface DigestedDoc {
 function digestOf(snap: FirebaseFirestore.DocumentSnapshot): DigestedDoc {
   return {
     path: snap.ref.path,
-    digest: jsonDigest(toJsonValue(snap.data() ?? {})),
+    digest: jsonDigest(toTypedJsonValue(snap.data() ?? {})),
     updateTimeMs: snap.updateTime ? snap.updateTime.toMillis() : 0,
   };
 }
@@ -116,6 +138,20 @@ export async function sampleDocuments(
         .get();
       if (meter) meter.reads += Math.max(1, wrap.size);
       docs.push(...wrap.docs.map(digestOf));
+    }
+    if (docs.length < per) {
+      // A subcollection's group (or a root collection smaller than its share): the first documents of the group
+      // by path, wherever they are nested.
+      const seen = new Set(docs.map((d) => d.path));
+      const group = await firestore
+        .collectionGroup(id)
+        .limit(per + docs.length)
+        .get();
+      if (meter) meter.reads += Math.max(1, group.size);
+      for (const snap of group.docs) {
+        if (docs.length >= per) break;
+        if (!seen.has(snap.ref.path)) docs.push(digestOf(snap));
+      }
     }
     out.push(...docs);
   }

@@ -22,7 +22,7 @@ import {
 } from '../core/backup';
 import { planRetention, type BackupState, type RetentionBackup } from '../core/backup-retention';
 import type { Clock } from '../core/clock';
-import { ValidationError } from '../core/errors';
+import { ValidationError, isValidationError } from '../core/errors';
 import { BACKUP_MONITOR_TOPIC } from '../config/topics';
 import { loadSchemas } from '../config/load-schemas';
 import type { Alert } from '../config/schemas/alert';
@@ -679,11 +679,19 @@ async function continueDrill(
     const clearStart = Date.now();
     await clearDatabase(target);
     const clearBeforeMs = Date.now() - clearStart;
-    operationName = await deps.admin.startImport({
-      database: d.database as string,
-      inputUriPrefix: d.inputUriPrefix as string,
-      collectionIds: (backup.collectionIds as string[] | undefined) ?? [],
-    });
+    try {
+      operationName = await deps.admin.startImport({
+        database: d.database as string,
+        inputUriPrefix: d.inputUriPrefix as string,
+        collectionIds: (backup.collectionIds as string[] | undefined) ?? [],
+      });
+    } catch (err) {
+      // Permanent (the export files are gone, retention deleted them mid-drill, a bad prefix): the drill fails
+      // with the reason so the next run drills the newest verified export. Transient ones propagate: the next
+      // run retries this drill.
+      if (!isValidationError(err)) throw err;
+      return finishDrill(id, false, `import could not start: ${err.message}`, {}, trigger, deps, target);
+    }
     await ref.update({ operationName, 'timings.clearBeforeMs': clearBeforeMs });
   }
   const deadline = Date.now() + deps.waitMs;
