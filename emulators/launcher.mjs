@@ -368,6 +368,9 @@ async function step(label, cmd, args) {
 const npx = (bin, args) => [path.join(ROOT, 'node_modules', '.bin', bin), args];
 
 async function main(argv) {
+  // Everything the launcher starts (npm, vitest, firebase-tools and so the Functions emulator's workers) runs on
+  // the project's Node 22 (the `node` devDependency), also when the launcher itself was started by another node.
+  process.env.PATH = `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`;
   const [mode = 'start', ...rest] = argv;
   switch (mode) {
     case 'start':

@@ -715,8 +715,13 @@ async function continueDrill(
     }
     if (verdict.kind === 'finished') break;
     if (verdict.progressed) {
-      d.progress = { documents: op.progressDocuments, bytes: op.progressBytes, atMs: deps.clock.nowMs() };
-      await ref.update({ progress: d.progress });
+      const progress: ProgressMark = {
+        documents: op.progressDocuments,
+        bytes: op.progressBytes,
+        atMs: deps.clock.nowMs(),
+      };
+      d.progress = progress;
+      await ref.update({ progress });
     }
     if (Date.now() + deps.pollMs > deadline)
       return { outcome: 'waiting', drillId: id, why: 'import still running' };

@@ -50,6 +50,9 @@ export function createStatusHandler(deps: StatusDeps = firestoreDeps) {
   return async function handleStatus(req: Request, res: Response): Promise<void> {
     const log = logger({ function: 'status' });
     res.set('Access-Control-Allow-Origin', '*');
+    // Emulator only (firebase-tools sets FUNCTIONS_EMULATOR; production never does): the Node.js running the
+    // function, which test/integration/runtime.test.ts checks is the runtime fireops deploys to.
+    if (process.env.FUNCTIONS_EMULATOR === 'true') res.set('X-Fireops-Emulated-Node', process.version);
     if (req.method !== 'GET') {
       res.set('Allow', 'GET').status(405).json({ error: 'use GET' });
       return;
