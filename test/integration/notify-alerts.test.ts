@@ -357,11 +357,21 @@ describe('chat webhook: claims and retries', () => {
         claimedAtMs: clock.t,
       });
 
+    // The Functions emulator's own notifyAlerts may leave claims of other alerts (the reserved flags that every
+    // clear deletes and onFlagWritten restores, alerting): the sweep takes those too, so this judges its own two.
+    const own = (r: Received) => /\*(failed first|abandoned)\*/.test((r.body as { text: string }).text);
     // Too early for both: nothing is sent.
-    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    await sweepAlerts(deps());
+    expect(await claimOf(failed.alertId)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(await claimOf(abandoned.alertId)).toMatchObject({ state: 'claimed', attempts: 1 });
+    expect(chat.received.filter(own)).toHaveLength(1);
     clock.t += Math.max(notifyBackoffMs(1), CLAIM_TIMEOUT_MS);
-    expect(await sweepAlerts(deps())).toEqual({ retried: 2, posted: 2, failed: 0 });
-    const posts = chat.received.map((r) => [(r.body as { text: string }).text.split('\n')[0], r.answered]);
+    const swept = await sweepAlerts(deps());
+    expect(swept.retried).toBeGreaterThanOrEqual(2);
+    expect(swept.posted).toBeGreaterThanOrEqual(2);
+    const posts = chat.received
+      .filter(own)
+      .map((r) => [(r.body as { text: string }).text.split('\n')[0], r.answered]);
     expect(posts[0]).toEqual(['🔴 *failed first*', 503]);
     // The sweep takes them in document order (by alert id), so either may come first.
     expect(posts.slice(1).sort()).toEqual([
@@ -372,31 +382,38 @@ describe('chat webhook: claims and retries', () => {
     expect(await claimOf(abandoned.alertId)).toMatchObject({ state: 'posted', attempts: 2 });
     // Nothing left to do; a late Pub/Sub redelivery does not post again.
     clock.t += 24 * 3_600_000;
-    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    await sweepAlerts(deps());
     expect((await handleAlert(failed, deps())).chat).toBe('duplicate');
-    expect(chat.received).toHaveLength(3);
+    expect(chat.received.filter(own)).toHaveLength(3);
   });
 
   it('gives up after the last attempt, logged and audited, and sends it no more', async () => {
     await configure({ webhookSecret: SECRET_ID });
     const clock = { t: Date.now(), nowMs: () => clock.t };
     const deps = () => createAlertDeps({ clock });
-    const a = alertWith({ target: `flags/${randomUUID()}` });
+    const title = `gives up ${randomUUID()}`;
+    const a = alertWith({ target: `flags/${randomUUID()}`, title });
+    // Judged by its own claim and posts: the sweep may also take other alerts' claims (see above).
+    const own = (r: Received) => (r.body as { text: string }).text.includes(title);
     chat.status = 500;
     await thrown(deliver(a, deps()));
     for (let k = 1; k < MAX_NOTIFY_ATTEMPTS; k += 1) {
       clock.t += notifyBackoffMs(k);
-      expect(await sweepAlerts(deps())).toMatchObject({ retried: 1, failed: 1 });
+      expect((await sweepAlerts(deps())).failed).toBeGreaterThanOrEqual(1);
+      expect(await claimOf(a.alertId)).toMatchObject({ attempts: k + 1 });
     }
-    expect(chat.received).toHaveLength(MAX_NOTIFY_ATTEMPTS);
+    expect(chat.received.filter(own)).toHaveLength(MAX_NOTIFY_ATTEMPTS);
     expect(await claimOf(a.alertId)).toMatchObject({
       state: 'gave-up',
       pending: false,
       attempts: MAX_NOTIFY_ATTEMPTS,
     });
-    expect(lines.filter((l) => l.level === 'error' && l.message.startsWith('alert given up'))).toHaveLength(
-      1,
-    );
+    expect(
+      lines.filter(
+        (l) =>
+          l.level === 'error' && l.message.startsWith('alert given up') && l.fields.alertId === a.alertId,
+      ),
+    ).toHaveLength(1);
     const audit = await db()
       .collection('auditLog')
       .where('stream', '==', 'alerts')
@@ -405,8 +422,8 @@ describe('chat webhook: claims and retries', () => {
     expect(audit.docs.map((d) => d.get('action') as string)).toEqual(['alert.chat-gave-up']);
     clock.t += 24 * 3_600_000;
     chat.status = 200;
-    expect(await sweepAlerts(deps())).toMatchObject({ retried: 0 });
+    await sweepAlerts(deps());
     expect((await handleAlert(a, deps())).chat).toBe('duplicate');
-    expect(chat.received).toHaveLength(MAX_NOTIFY_ATTEMPTS);
+    expect(chat.received.filter(own)).toHaveLength(MAX_NOTIFY_ATTEMPTS);
   });
 });
