@@ -233,8 +233,11 @@ describe('githubWebhook + onOpsEvent: every handled event, real payloads', () =>
       },
     );
     expect(routed.decision).toBe(decision);
-    const message = events.messages.find((m) => m.data.deliveryId === res.guid);
-    expect(message?.attributes).toMatchObject({ event, deliveryId: res.guid });
+    // The test's own subscription may hear the announcement after onOpsEvent's has routed it: wait for it.
+    const message = await waitFor(() => events.messages.find((m) => m.data.deliveryId === res.guid), {
+      what: 'the ops-events message',
+    });
+    expect(message.attributes).toMatchObject({ event, deliveryId: res.guid });
     const delivery = (await db().collection('deliveries').doc(res.guid).get()).data()!;
     expect(delivery).toMatchObject({ event, outcome: 'accepted', secretVersion: '1' });
     expect(delivery.payloadSha256).toMatch(/^[0-9a-f]{64}$/);
@@ -319,6 +322,9 @@ describe('githubWebhook: one GUID, one effect', () => {
     }
 
     await waitFor(async () => (await count('rolloutRequests')) === 1, { what: 'the rollout request' });
+    await waitFor(() => events.messages.some((m) => m.data.deliveryId === guid), {
+      what: 'the ops-events message',
+    });
     await quiet();
     expect(await count('deliveries')).toBe(1);
     expect(await count('rolloutRequests')).toBe(1);
