@@ -134,6 +134,11 @@ async function expectCreatedThenRefused(id: string): Promise<void> {
   );
 }
 
+/** One region-minute's cycle document, as stored. */
+async function cycleDoc(region: string, minuteMs: number): Promise<Record<string, any> | undefined> {
+  return (await db().collection('healthCycles').doc(cycleDocId(region, minuteMs)).get()).data();
+}
+
 describe('probe cycle: thresholds, incidents, storage', () => {
   it('moves a check through its states exactly per the thresholds and writes status only on change', async () => {
     const id = uniqueId('api');
@@ -251,7 +256,7 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     for (let k = 0; k < 3; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
     expect((await status(id))!.state).toBe('down');
     expect(await incidents(id)).toEqual([]);
-    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m0)).get()).data()!;
+    const cycle = (await cycleDoc('europe-west1', m0))!;
     expect(cycle.r[id]).toEqual([0, expect.any(Number), 503, expect.stringContaining('503'), 1]);
   });
 
@@ -335,12 +340,7 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     const before = hits;
     for (let k = 0; k < 6; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
     expect(hits - before).toBe(2); // minutes 0 and 5
-    const mid = (
-      await db()
-        .collection('healthCycles')
-        .doc(cycleDocId('europe-west1', m0 + 2 * MINUTE))
-        .get()
-    ).data()!;
+    const mid = (await cycleDoc('europe-west1', m0 + 2 * MINUTE))!;
     expect(mid.r[id]).toBeUndefined();
     expect(mid.c[id]).toEqual([0, 1, expect.any(Number)]);
   });
@@ -354,7 +354,7 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     const clock = { t: 0, nowMs: () => clock.t };
     const m = startMinute();
     await minute(clock, m, ['europe-west1']);
-    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m)).get()).data()!;
+    const cycle = (await cycleDoc('europe-west1', m))!;
     expect(cycle.r[id][0]).toBe(0);
     expect(cycle.r[id][3]).toMatch(/^refused: 169\.254\.169\.254/);
   });
@@ -390,12 +390,7 @@ describe('probe cycle: write cost, maintenanceMode', () => {
     // down with an incident opened: cycle + status + incident + audit entry + audit head; the alert rides on the
     // cycle document (no idempotency key, no outbox to clear).
     expect(await writesOf('africa-south1', m0 + 2 * MINUTE)).toBe(1 + 1 + 1 + 2);
-    const cycle = (
-      await db()
-        .collection('healthCycles')
-        .doc(cycleDocId('africa-south1', m0 + 2 * MINUTE))
-        .get()
-    ).data()!;
+    const cycle = (await cycleDoc('africa-south1', m0 + 2 * MINUTE))!;
     expect(cycle.o).toEqual([expect.objectContaining({ kind: 'incident.opened' })]);
     expect(await writesOf('europe-west1', m0 + 3 * MINUTE)).toBe(1); // learns the incident
     await waitFor(
@@ -417,18 +412,13 @@ describe('probe cycle: write cost, maintenanceMode', () => {
     for (let k = 0; k < 3; k += 1) await minute(clock, m0 + k * MINUTE, ['europe-west1']);
     expect((await status(id))!.state).toBe('down');
     expect(await incidents(id)).toEqual([]);
-    const cycle = (await db().collection('healthCycles').doc(cycleDocId('europe-west1', m0)).get()).data()!;
+    const cycle = (await cycleDoc('europe-west1', m0))!;
     expect(cycle.r[id]).toEqual([0, expect.any(Number), 503, expect.stringContaining('503'), 1]);
     // Lifted: the check, still down, opens its incident.
     await db().doc('flags/maintenanceMode').update({ enabled: false });
     await minute(clock, m0 + 3 * MINUTE, ['europe-west1']);
     expect(await incidents(id)).toEqual([expect.objectContaining({ state: 'open' })]);
-    const after = (
-      await db()
-        .collection('healthCycles')
-        .doc(cycleDocId('europe-west1', m0 + 3 * MINUTE))
-        .get()
-    ).data()!;
+    const after = (await cycleDoc('europe-west1', m0 + 3 * MINUTE))!;
     expect(after.r[id][4]).toBe(0);
   });
 });
