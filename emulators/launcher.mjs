@@ -143,7 +143,7 @@ async function startStandIns({ seed }) {
     port: Number(process.env.GITHUB_STAND_IN_PORT ?? 9400 + PORT_OFFSET),
   });
   stops.push(() => github.close());
-  // The GitHub adapter (functions/src/adapters/github-api.ts) honours GITHUB_API_URL.
+  // The GitHub adapter (functions/src/platform/github-api.ts) honours GITHUB_API_URL.
   env.GITHUB_API_URL = github.url;
 
   // Firestore exports: "buckets" are folders, shared by the Firestore Admin stand-in (which writes exports there
@@ -178,7 +178,7 @@ async function startStandIns({ seed }) {
     controlPort: Number(process.env.CLOUD_RUN_CONTROL_PORT ?? 9336 + PORT_OFFSET),
   });
   stops.push(() => cloudRun.close());
-  // The cloud-run traffic router (functions/src/adapters/canary-routers.ts) honours CLOUD_RUN_EMULATOR_HOST.
+  // The cloud-run traffic router (functions/src/canary/routers.ts) honours CLOUD_RUN_EMULATOR_HOST.
   env.CLOUD_RUN_EMULATOR_HOST = cloudRun.address;
   env.CLOUD_RUN_STAND_IN_URL = cloudRun.controlUrl;
   return { env, stop: () => Promise.allSettled(stops.map((s) => s())) };

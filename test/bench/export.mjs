@@ -16,11 +16,11 @@ export async function exportBench() {
   }
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
   const lib = (p) => fnRequire(`./lib/${p}`);
-  const { db } = lib('adapters/firestore.js');
-  const engine = lib('adapters/backup-engine.js');
-  const { FirestoreAdminExportApi } = lib('adapters/firestore-admin.js');
-  const { CloudStorageObjectStore } = lib('adapters/backup-storage.js');
-  const { drillDb, clearDatabase } = lib('adapters/backup-data.js');
+  const { db } = lib('platform/firestore.js');
+  const engine = lib('backups/engine.js');
+  const { FirestoreAdminExportApi } = lib('backups/firestore-admin-client.js');
+  const { CloudStorageObjectStore } = lib('backups/storage-client.js');
+  const { drillDb, clearDatabase } = lib('backups/data.js');
   const project = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
   const host = process.env.FIRESTORE_EMULATOR_HOST;
   const admin = new FirestoreAdminExportApi();

@@ -51,11 +51,11 @@ export async function health() {
 async function run(port) {
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
   const lib = (p) => fnRequire(`./lib/${p}`);
-  const { db } = lib('adapters/firestore.js');
-  const { runProbeCycle } = lib('adapters/health-engine.js');
-  const { probeAll } = lib('adapters/health-probe.js');
-  const { cycleDocId } = lib('adapters/health-docs.js');
-  const { healthCheckSchema } = lib('config/schemas/health.js');
+  const { db } = lib('platform/firestore.js');
+  const { runProbeCycle } = lib('health/engine.js');
+  const { probeAll } = lib('health/probe.js');
+  const { cycleDocId } = lib('health/docs.js');
+  const { healthCheckSchema } = lib('health/schema.js');
   const { Timestamp } = fnRequire('firebase-admin/firestore');
   const counter = countFirestoreWrites(fnRequire);
 

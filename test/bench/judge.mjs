@@ -84,8 +84,8 @@ function wilson(rate, trials = TRIALS, z = 1.96) {
 
 export async function judge() {
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
-  const { judgeThreshold, judgeMannWhitney } = fnRequire('./lib/core/canary-judge.js');
-  const { percentile } = fnRequire('./lib/core/health.js');
+  const { judgeThreshold, judgeMannWhitney } = fnRequire('./lib/canary/domain/judge.js');
+  const { percentile } = fnRequire('./lib/health/domain/health.js');
 
   const results = { trials: TRIALS, config: { mannWhitney: MW }, sigmas: {} };
   const misses = [];
@@ -182,9 +182,9 @@ const MIN = 60_000;
 
 async function controllerTick(fnRequire) {
   const lib = (p) => fnRequire(`./lib/${p}`);
-  const { db } = lib('adapters/firestore.js');
-  const { createRollout, tickAll } = lib('adapters/canary-controller.js');
-  const { setLogSink } = lib('adapters/logger.js');
+  const { db } = lib('platform/firestore.js');
+  const { createRollout, tickAll } = lib('canary/controller.js');
+  const { setLogSink } = lib('platform/logger.js');
   const counter = countFirestoreWrites(fnRequire);
 
   const host = process.env.FIRESTORE_EMULATOR_HOST;

@@ -36,9 +36,9 @@ export async function rotation() {
   process.env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
   const lib = (p) => fnRequire(`./lib/${p}`);
-  const { db } = lib('adapters/firestore.js');
-  const { secretManager, secretName } = lib('adapters/secret-manager.js');
-  const { handleSecretEvent, handleRotationSweep } = lib('triggers/rotation.js');
+  const { db } = lib('platform/firestore.js');
+  const { secretManager, secretName } = lib('platform/secret-manager.js');
+  const { handleSecretEvent, handleRotationSweep } = lib('rotation/handlers.js');
   const counter = countFirestoreWrites(fnRequire);
 
   const server = await callbackServer();

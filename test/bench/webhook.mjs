@@ -64,15 +64,15 @@ function loadFunctions() {
     }
   };
   return {
-    webhook: lib('triggers/github-webhook.js'),
-    secrets: lib('adapters/webhook-secrets.js'),
-    secretManager: lib('adapters/secret-manager.js'),
-    firestore: lib('adapters/firestore.js'),
-    settings: lib('adapters/settings.js'),
-    schemas: lib('config/load-schemas.js'),
-    params: lib('config/params.js'),
-    clock: lib('core/clock.js'),
-    logger: lib('adapters/logger.js'),
+    webhook: lib('webhooks/receive.js'),
+    secrets: lib('webhooks/webhook-secrets.js'),
+    secretManager: lib('platform/secret-manager.js'),
+    firestore: lib('platform/firestore.js'),
+    settings: lib('platform/settings.js'),
+    schemas: lib('platform/load-schemas.js'),
+    params: lib('platform/params.js'),
+    clock: lib('platform/domain/clock.js'),
+    logger: lib('platform/logger.js'),
   };
 }
 

@@ -8,8 +8,8 @@ import {
   listAuditStreams,
   openAudit,
   verifyAuditStream,
-} from '../../functions/src/adapters/audit-log';
-import { db, firestoreModule } from '../../functions/src/adapters/firestore';
+} from '../../functions/src/platform/audit-log';
+import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import {
   GENESIS_HASH,
   entryId,
@@ -18,7 +18,7 @@ import {
   type AuditEntry,
   type AuditInput,
   type StreamHead,
-} from '../../functions/src/core/audit-chain';
+} from '../../functions/src/platform/domain/audit-chain';
 import { rest } from '../support/emulators';
 
 const STREAM = 'ledger';

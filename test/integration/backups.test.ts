@@ -12,12 +12,12 @@ import {
   handleRestoreDrill,
   handleScheduledExport,
   type BackupDeps,
-} from '../../functions/src/adapters/backup-engine';
-import { drillDb } from '../../functions/src/adapters/backup-data';
-import { CloudStorageObjectStore } from '../../functions/src/adapters/backup-storage';
-import { db, firestoreModule } from '../../functions/src/adapters/firestore';
-import { FirestoreAdminExportApi } from '../../functions/src/adapters/firestore-admin';
-import { exportPrefix } from '../../functions/src/core/backup';
+} from '../../functions/src/backups/engine';
+import { drillDb } from '../../functions/src/backups/data';
+import { CloudStorageObjectStore } from '../../functions/src/backups/storage-client';
+import { db, firestoreModule } from '../../functions/src/platform/firestore';
+import { FirestoreAdminExportApi } from '../../functions/src/backups/firestore-admin-client';
+import { exportPrefix } from '../../functions/src/backups/domain/backup';
 import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 
 const BUCKET = 'fireops-test-backups';

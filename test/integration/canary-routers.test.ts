@@ -2,9 +2,9 @@
 // the Firestore emulator, where the real onFlagWritten trigger (Functions emulator) judges the write; the cloud-run
 // router splits traffic through the real @google-cloud/run client and the Cloud Run stand-in.
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloudRunRouter, FirestoreFlagRouter } from '../../functions/src/adapters/canary-routers';
-import { db } from '../../functions/src/adapters/firestore';
-import { TransientError, ValidationError } from '../../functions/src/core/errors';
+import { CloudRunRouter, FirestoreFlagRouter } from '../../functions/src/canary/routers';
+import { db } from '../../functions/src/platform/firestore';
+import { TransientError, ValidationError } from '../../functions/src/platform/domain/errors';
 import { PROJECT_ID, REGION, rest, waitFor } from '../support/emulators';
 
 const CONTROL_URL = process.env.CLOUD_RUN_STAND_IN_URL;

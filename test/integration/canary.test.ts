@@ -8,10 +8,10 @@ import {
   tickService,
   type CanaryDeps,
   type RolloutDoc,
-} from '../../functions/src/adapters/canary-controller';
-import { db } from '../../functions/src/adapters/firestore';
-import { withLease } from '../../functions/src/adapters/leases';
-import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
+} from '../../functions/src/canary/controller';
+import { db } from '../../functions/src/platform/firestore';
+import { withLease } from '../../functions/src/platform/leases';
+import { OctokitGithubApi } from '../../functions/src/platform/github-api';
 import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import {
   createGithubToken,

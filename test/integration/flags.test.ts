@@ -1,8 +1,8 @@
 // Admin flag edits, end to end: the Firestore console's REST API writes, the real onFlagWritten trigger in the
 // Functions emulator judges, and the audit log, the flag document and ops-alerts show the outcome.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { db } from '../../functions/src/adapters/firestore';
-import { handleFlagWrite } from '../../functions/src/triggers/on-flag-written';
+import { db } from '../../functions/src/platform/firestore';
+import { handleFlagWrite } from '../../functions/src/flags/engine';
 import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 
 type Entry = {

@@ -2,9 +2,9 @@
 // to the real githubWebhook in the Functions emulator, signed with the hook's secret.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { db } from '../../functions/src/adapters/firestore';
-import { OctokitGithubApi, clampDescription } from '../../functions/src/adapters/github-api';
-import { handleRedeliverFailedWebhooks } from '../../functions/src/triggers/redeliver-failed-webhooks';
+import { db } from '../../functions/src/platform/firestore';
+import { OctokitGithubApi, clampDescription } from '../../functions/src/platform/github-api';
+import { handleRedeliverFailedWebhooks } from '../../functions/src/webhooks/redeliver';
 import { FUNCTIONS_URL, rest, waitFor } from '../support/emulators';
 import {
   GITHUB_TOKEN_SECRET,

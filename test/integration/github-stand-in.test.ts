@@ -138,7 +138,7 @@ beforeAll(async () => {
   // `exports` (the "default" condition), then imported by file URL.
   const octokitEntry = fnRequire.resolve('@octokit/rest');
   ({ Octokit: OctokitCtor } = (await import(pathToFileURL(octokitEntry).href)) as OctokitModule);
-  // @octokit/webhooks-methods (what functions/src/adapters/github-signature.ts verifies with) only has a "node"
+  // @octokit/webhooks-methods (what functions/src/webhooks/signature.ts verifies with) only has a "node"
   // + "import" export: read its entry point from package.json.
   const wmDir = path.join(ROOT, 'functions', 'node_modules', '@octokit', 'webhooks-methods');
   const wmPkg = JSON.parse(readFileSync(path.join(wmDir, 'package.json'), 'utf8'));

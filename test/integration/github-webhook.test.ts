@@ -2,10 +2,10 @@
 // signatures, the Secret Manager emulator holding the webhook secret, and the Pub/Sub emulator.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { db } from '../../functions/src/adapters/firestore';
-import { checkSignature } from '../../functions/src/adapters/github-signature';
-import { secretManager, secretName, versionName } from '../../functions/src/adapters/secret-manager';
-import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/adapters/webhook-secrets';
+import { db } from '../../functions/src/platform/firestore';
+import { checkSignature } from '../../functions/src/webhooks/signature';
+import { secretManager, secretName, versionName } from '../../functions/src/platform/secret-manager';
+import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/webhooks/webhook-secrets';
 import { collectTopic, rest, waitFor } from '../support/emulators';
 import {
   WEBHOOK_SECRET_ID,

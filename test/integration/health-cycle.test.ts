@@ -5,12 +5,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { db } from '../../functions/src/adapters/firestore';
-import { runProbeCycle, type HealthDeps } from '../../functions/src/adapters/health-engine';
-import { HEALTH_CATALOG, cycleDocId } from '../../functions/src/adapters/health-docs';
-import { probeAll } from '../../functions/src/adapters/health-probe';
-import { healthCheckSchema } from '../../functions/src/config/schemas/health';
-import { handleHealthCheckWrite } from '../../functions/src/triggers/on-health-check-written';
+import { db } from '../../functions/src/platform/firestore';
+import { runProbeCycle, type HealthDeps } from '../../functions/src/health/engine';
+import { HEALTH_CATALOG, cycleDocId } from '../../functions/src/health/docs';
+import { probeAll } from '../../functions/src/health/probe';
+import { healthCheckSchema } from '../../functions/src/health/schema';
+import { handleHealthCheckWrite } from '../../functions/src/health/catalog';
 import { countFirestoreWrites } from '../bench/firestore-writes.mjs';
 import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import { fnRequire } from '../support/functions-require';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { probe, probeAll, type ProbeOptions, type Resolver } from '../../functions/src/adapters/health-probe';
-import { healthCheckSchema, type HealthCheck } from '../../functions/src/config/schemas/health';
+import { probe, probeAll, type ProbeOptions, type Resolver } from '../../functions/src/health/probe';
+import { healthCheckSchema, type HealthCheck } from '../../functions/src/health/schema';
 
 const SECRET = 'sk-live-0123456789abcdef';
 const LOCAL: ProbeOptions = { allowTargets: ['127.0.0.1'] };

@@ -1,7 +1,7 @@
 // healthRollup against the Firestore emulator (runHealthRollup in this process, over synthetic cycle documents of
 // two regions), and the deployed `status` function in the Functions emulator over HTTP.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { db, firestoreModule } from '../../functions/src/adapters/firestore';
+import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import {
   cycleDocId,
   HEALTH_CATALOG,
@@ -9,8 +9,8 @@ import {
   HEALTH_SUMMARY,
   type CycleResult,
   type HealthCycleDoc,
-} from '../../functions/src/adapters/health-docs';
-import { runHealthRollup } from '../../functions/src/adapters/health-rollup';
+} from '../../functions/src/health/docs';
+import { runHealthRollup } from '../../functions/src/health/rollup';
 import { FUNCTIONS_URL, rest } from '../support/emulators';
 import { MIN, HOUR, DAY } from '../support/time';
 

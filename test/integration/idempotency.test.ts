@@ -2,7 +2,7 @@
 // once; an outbox left behind by a crash between commit and publish is published by the next delivery.
 import { randomUUID } from 'node:crypto';
 import { describe, it, expect, beforeEach, afterAll } from 'vitest';
-import { db, firestoreModule } from '../../functions/src/adapters/firestore';
+import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import {
   PROCESSED_EVENTS,
   PROCESSED_EVENT_TTL_MS,
@@ -11,7 +11,7 @@ import {
   scheduleKey,
   type OnceContext,
   type OnceResult,
-} from '../../functions/src/adapters/idempotency';
+} from '../../functions/src/platform/idempotency';
 import { collectTopic, rest, waitFor } from '../support/emulators';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 // Leases against the Firestore emulator: overlapping runs do the work once, losers leave an audit entry, expired
 // leases are taken over and a late holder can neither release nor act on the new holder's lease.
 import { describe, it, expect, beforeEach, afterAll } from 'vitest';
-import { AUDIT_COLLECTION, verifyAuditStream } from '../../functions/src/adapters/audit-log';
-import { db } from '../../functions/src/adapters/firestore';
+import { AUDIT_COLLECTION, verifyAuditStream } from '../../functions/src/platform/audit-log';
+import { db } from '../../functions/src/platform/firestore';
 import {
   LEASES,
   holdsLease,
@@ -10,8 +10,8 @@ import {
   withLease,
   type Lease,
   type LeaseOptions,
-} from '../../functions/src/adapters/leases';
-import type { AuditEntry } from '../../functions/src/core/audit-chain';
+} from '../../functions/src/platform/leases';
+import type { AuditEntry } from '../../functions/src/platform/domain/audit-chain';
 import { rest } from '../support/emulators';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

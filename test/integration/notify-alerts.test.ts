@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChatWebhook } from '../../functions/src/adapters/chat-webhook';
-import { db } from '../../functions/src/adapters/firestore';
-import { PROCESSED_EVENTS, idempotencyDocId } from '../../functions/src/adapters/idempotency';
-import { logger, setLogSink } from '../../functions/src/adapters/logger';
-import { TransientError } from '../../functions/src/core/errors';
+import { ChatWebhook } from '../../functions/src/platform/chat-webhook';
+import { db } from '../../functions/src/platform/firestore';
+import { PROCESSED_EVENTS, idempotencyDocId } from '../../functions/src/platform/idempotency';
+import { logger, setLogSink } from '../../functions/src/platform/logger';
+import { TransientError } from '../../functions/src/platform/domain/errors';
 import {
   CLAIM_TIMEOUT_MS,
   MAX_NOTIFY_ATTEMPTS,
@@ -20,8 +20,8 @@ import {
   notifyBackoffMs,
   notifyKey,
   sweepAlerts,
-} from '../../functions/src/triggers/notify-alerts';
-import { runEventHandler } from '../../functions/src/triggers/shared/errors';
+} from '../../functions/src/platform/notifier';
+import { runEventHandler } from '../../functions/src/platform/error-mapping';
 import { rest } from '../support/emulators';
 import { fnRequire } from '../support/functions-require';
 import { createTestSecret, uniqueSecretId } from '../support/rotation';

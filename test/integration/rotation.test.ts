@@ -3,18 +3,18 @@
 // Firestore, Pub/Sub, the GitHub stand-in and the real githubWebhook in the Functions emulator.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { db } from '../../functions/src/adapters/firestore';
-import { setLogSink } from '../../functions/src/adapters/logger';
-import type { EngineDeps, FaultPoint } from '../../functions/src/adapters/rotation-engine';
-import { ROTATION_ANNOTATION } from '../../functions/src/adapters/rotation-secrets';
-import { accessSecretValue, secretManager, versionName } from '../../functions/src/adapters/secret-manager';
-import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/adapters/webhook-secrets';
-import type { RotationStep } from '../../functions/src/core/rotation';
+import { db } from '../../functions/src/platform/firestore';
+import { setLogSink } from '../../functions/src/platform/logger';
+import type { EngineDeps, FaultPoint } from '../../functions/src/rotation/engine';
+import { ROTATION_ANNOTATION } from '../../functions/src/rotation/secrets';
+import { accessSecretValue, secretManager, versionName } from '../../functions/src/platform/secret-manager';
+import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/webhooks/webhook-secrets';
+import type { RotationStep } from '../../functions/src/rotation/domain/rotation';
 import {
   handlePolicyWrite,
   handleRotationSweep,
   handleSecretEvent,
-} from '../../functions/src/triggers/rotation';
+} from '../../functions/src/rotation/handlers';
 import { allDocuments } from '../support/all-documents';
 import { FUNCTIONS_URL, PROJECT_ID, collectTopic, rest, waitFor } from '../support/emulators';
 import {

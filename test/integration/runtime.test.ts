@@ -1,5 +1,5 @@
 // The Functions emulator runs fireops on the runtime it deploys to (`nodejs22`): the deployed `status` function
-// reports the Node.js running it in a header it sets only in the emulator (functions/src/triggers/status.ts).
+// reports the Node.js running it in a header it sets only in the emulator (functions/src/health/status.ts).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS_URL, waitFor } from '../support/emulators';

@@ -1,11 +1,11 @@
 // A known secret value goes through every flow that touches secrets; afterwards it is in no log line and no
 // Firestore document. The value only ever lives in the Secret Manager emulator.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit } from '../../functions/src/adapters/audit-log';
-import { log, setLogSink } from '../../functions/src/adapters/logger';
-import { runOnce } from '../../functions/src/adapters/idempotency';
-import { accessSecretValue, secretManager, secretName } from '../../functions/src/adapters/secret-manager';
-import { ValidationError } from '../../functions/src/core/errors';
+import { appendAudit } from '../../functions/src/platform/audit-log';
+import { log, setLogSink } from '../../functions/src/platform/logger';
+import { runOnce } from '../../functions/src/platform/idempotency';
+import { accessSecretValue, secretManager, secretName } from '../../functions/src/platform/secret-manager';
+import { ValidationError } from '../../functions/src/platform/domain/errors';
 import { allDocuments } from '../support/all-documents';
 import { PROJECT_ID, rest, waitFor } from '../support/emulators';
 

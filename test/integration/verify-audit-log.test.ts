@@ -1,6 +1,6 @@
 // verifyAuditLog through the Functions emulator, with ID tokens from the Auth emulator.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit } from '../../functions/src/adapters/audit-log';
+import { appendAudit } from '../../functions/src/platform/audit-log';
 import { FUNCTIONS_URL, rest } from '../support/emulators';
 import { idToken } from '../support/auth';
 

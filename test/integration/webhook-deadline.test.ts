@@ -3,16 +3,16 @@
 // the dependency parameter (WebhookDeps), the house way of substituting one, not a module mock.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { db } from '../../functions/src/adapters/firestore';
-import { cachedValidatedDoc } from '../../functions/src/adapters/settings';
-import { CachedSecretSource, type SecretSource } from '../../functions/src/adapters/webhook-secrets';
-import { loadSchemas } from '../../functions/src/config/load-schemas';
-import { systemClock } from '../../functions/src/core/clock';
+import { db } from '../../functions/src/platform/firestore';
+import { cachedValidatedDoc } from '../../functions/src/platform/settings';
+import { CachedSecretSource, type SecretSource } from '../../functions/src/webhooks/webhook-secrets';
+import { loadSchemas } from '../../functions/src/platform/load-schemas';
+import { systemClock } from '../../functions/src/platform/domain/clock';
 import {
   handleGithubWebhook,
   type WebhookDeps,
   type WebhookRequest,
-} from '../../functions/src/triggers/github-webhook';
+} from '../../functions/src/webhooks/receive';
 import { rest, waitFor } from '../support/emulators';
 import {
   WEBHOOK_SECRET_ID,

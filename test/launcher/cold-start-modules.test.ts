@@ -28,11 +28,11 @@ describe('functions/lib/index.js at cold start', () => {
     expect(
       loaded.filter((f) =>
         [
-          'adapters/health-probe.js',
-          'adapters/health-engine.js',
-          'adapters/backup-engine.js',
-          'adapters/canary-controller.js',
-          'core/ip-ranges.js',
+          'health/probe.js',
+          'health/engine.js',
+          'backups/engine.js',
+          'canary/controller.js',
+          'health/domain/ip-ranges.js',
         ].includes(f),
       ),
     ).toEqual([]);

@@ -1,5 +1,5 @@
 // Every document of the project, for tests that must prove something appears nowhere in Firestore.
-import { db } from '../../functions/src/adapters/firestore';
+import { db } from '../../functions/src/platform/firestore';
 
 export async function allDocuments(): Promise<{ path: string; json: string }[]> {
   const out: { path: string; json: string }[] = [];

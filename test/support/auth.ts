@@ -1,5 +1,5 @@
 // ID tokens from the Auth emulator, for HTTPS functions that want an admin.
-import { adminApp } from '../../functions/src/adapters/firestore';
+import { adminApp } from '../../functions/src/platform/firestore';
 import { fnRequire } from './functions-require';
 
 const host = () => {

@@ -1,8 +1,8 @@
 // Playing GitHub in tests: real payloads from @octokit/webhooks-examples, signed with HMAC-SHA256 as GitHub does.
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
-import { db } from '../../functions/src/adapters/firestore';
+import { secretManager, secretName } from '../../functions/src/platform/secret-manager';
+import { db } from '../../functions/src/platform/firestore';
 import { FUNCTIONS_URL, PROJECT_ID } from './emulators';
 import { callFunction } from './functions-http';
 

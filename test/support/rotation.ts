@@ -3,10 +3,10 @@
 // stream, a local http-callback service and the GitHub stand-in's control API.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { db } from '../../functions/src/adapters/firestore';
-import { OctokitGithubApi } from '../../functions/src/adapters/github-api';
-import type { EngineDeps } from '../../functions/src/adapters/rotation-engine';
-import { secretManager, secretName } from '../../functions/src/adapters/secret-manager';
+import { db } from '../../functions/src/platform/firestore';
+import { OctokitGithubApi } from '../../functions/src/platform/github-api';
+import type { EngineDeps } from '../../functions/src/rotation/engine';
+import { secretManager, secretName } from '../../functions/src/platform/secret-manager';
 import { PROJECT_ID } from './emulators';
 
 export interface TestClock {

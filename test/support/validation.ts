@@ -1,6 +1,6 @@
 // Schema tests: the ValidationError an invalid document is refused with.
-import { parseOrThrow } from '../../functions/src/config/validation';
-import { ValidationError } from '../../functions/src/core/errors';
+import { parseOrThrow } from '../../functions/src/platform/validation';
+import { ValidationError } from '../../functions/src/platform/domain/errors';
 
 // zod types come from functions/node_modules (the root holds zod 3): take the schema type from parseOrThrow.
 export function refusal(

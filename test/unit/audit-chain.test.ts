@@ -11,8 +11,8 @@ import {
   type AuditInput,
   type ChainReport,
   type StreamHead,
-} from '../../functions/src/core/audit-chain';
-import { canonicalJson } from '../../functions/src/core/canonical-json';
+} from '../../functions/src/platform/domain/audit-chain';
+import { canonicalJson } from '../../functions/src/platform/domain/canonical-json';
 
 const STREAM = 'flags';
 const T0 = 1_700_000_000_000;

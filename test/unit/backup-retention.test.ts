@@ -8,7 +8,7 @@ import {
   type RetentionBackup,
   type RetentionPlan,
   type RetentionPolicy,
-} from '../../functions/src/core/backup-retention';
+} from '../../functions/src/backups/domain/retention';
 import { DAY } from '../support/time';
 
 const SCOPE = { bucket: 'ops-backups', database: '(default)' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backupSettingsSchema } from '../../functions/src/config/schemas/backups';
-import { parseOrThrow } from '../../functions/src/config/validation';
-import { ValidationError } from '../../functions/src/core/errors';
+import { backupSettingsSchema } from '../../functions/src/backups/schema';
+import { parseOrThrow } from '../../functions/src/platform/validation';
+import { ValidationError } from '../../functions/src/platform/domain/errors';
 
 function refusal(value: unknown): ValidationError {
   try {

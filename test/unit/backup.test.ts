@@ -8,7 +8,7 @@ import {
   judgeProgress,
   stableSample,
   type OperationStatus,
-} from '../../functions/src/core/backup';
+} from '../../functions/src/backups/domain/backup';
 import { MIN, DAY } from '../support/time';
 
 const T0 = Date.parse('2026-11-28T02:00:00Z');

@@ -9,7 +9,7 @@ import {
   type JudgeConfig,
   type MetricSpec,
   type WindowDoc,
-} from '../../functions/src/core/canary-judge';
+} from '../../functions/src/canary/domain/judge';
 
 const latency: MetricSpec = { name: 'latencyMs', source: 'health', direction: 'increase', critical: false };
 const errors: MetricSpec = { name: 'errorRate', source: 'metrics', direction: 'increase', critical: false };

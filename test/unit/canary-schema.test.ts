@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoHealthChecks } from '../../emulators/seed/health-checks.mjs';
-import { flagSchema } from '../../functions/src/config/schemas/flag';
-import { canaryPolicySchema, rolloutCommandSchema } from '../../functions/src/config/schemas/canary';
-import { parseOrThrow } from '../../functions/src/config/validation';
+import { flagSchema } from '../../functions/src/flags/schema';
+import { canaryPolicySchema, rolloutCommandSchema } from '../../functions/src/canary/schema';
+import { parseOrThrow } from '../../functions/src/platform/validation';
 import { refusal } from '../support/validation';
 
 const minimal = {

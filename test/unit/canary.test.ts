@@ -16,7 +16,7 @@ import {
   type RolloutState,
   type TickDecision,
   type TickInput,
-} from '../../functions/src/core/canary';
+} from '../../functions/src/canary/domain/canary';
 import { MIN } from '../support/time';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);

@@ -5,7 +5,7 @@ import {
   jsonDigest,
   toJsonValue,
   toTypedJsonValue,
-} from '../../functions/src/core/canonical-json';
+} from '../../functions/src/platform/domain/canonical-json';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 

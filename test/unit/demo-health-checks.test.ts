@@ -1,7 +1,7 @@
 // The demo health checks `npm start` seeds must not open incidents on a busy machine (issue 17.7).
 import { describe, expect, it } from 'vitest';
-import { healthCheckSchema } from '../../functions/src/config/schemas/health';
-import { evaluateAll, parseCondition } from '../../functions/src/core/health-conditions';
+import { healthCheckSchema } from '../../functions/src/health/schema';
+import { evaluateAll, parseCondition } from '../../functions/src/health/domain/conditions';
 import { demoHealthChecks } from '../../emulators/seed/health-checks.mjs';
 
 const checks = demoHealthChecks({

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import type { JsonValue } from '../../functions/src/core/canonical-json';
-import { diffFields, sameJson, type FieldDiff } from '../../functions/src/core/diff';
+import type { JsonValue } from '../../functions/src/platform/domain/canonical-json';
+import { diffFields, sameJson, type FieldDiff } from '../../functions/src/platform/domain/diff';
 
 describe('diffFields', () => {
   it.each<[string, JsonValue, JsonValue, FieldDiff]>([

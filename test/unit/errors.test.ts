@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { TransientError, ValidationError, isValidationError } from '../../functions/src/core/errors';
+import { TransientError, ValidationError, isValidationError } from '../../functions/src/platform/domain/errors';
 
 describe('ValidationError', () => {
   it('carries message, name and field', () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { jsonDigest, type JsonValue } from '../../functions/src/core/canonical-json';
+import { jsonDigest, type JsonValue } from '../../functions/src/platform/domain/canonical-json';
 import {
   RESERVED_FLAGS,
   decideFlagWrite,
@@ -10,7 +10,7 @@ import {
   type FlagWriteInput,
   type RevertRecord,
   type ValidationOutcome,
-} from '../../functions/src/core/flags';
+} from '../../functions/src/flags/domain/flags';
 
 const V1 = { enabled: false, rolloutPercent: 0, description: 'checkout v2' };
 const V2 = { enabled: true, rolloutPercent: 10, description: 'checkout v2' };

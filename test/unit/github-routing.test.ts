@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { routeEvent, serviceFor, type OpsEvent } from '../../functions/src/core/github-routing';
-import { normalizeEvent } from '../../functions/src/core/github-normalize';
-import { planRedeliveries } from '../../functions/src/core/redelivery';
+import { routeEvent, serviceFor, type OpsEvent } from '../../functions/src/webhooks/domain/routing';
+import { normalizeEvent } from '../../functions/src/webhooks/domain/normalize';
+import { planRedeliveries } from '../../functions/src/webhooks/domain/redelivery';
 
 const settings = {
   environments: ['production'],

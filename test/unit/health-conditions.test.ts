@@ -10,7 +10,7 @@ import {
   parseCondition,
   type Condition,
   type ProbeObservation,
-} from '../../functions/src/core/health-conditions';
+} from '../../functions/src/health/domain/conditions';
 
 function syntaxError(text: string): ConditionSyntaxError {
   try {

@@ -5,8 +5,8 @@ import {
   alertSettingsSchema,
   healthCheckSchema,
   healthSettingsSchema,
-} from '../../functions/src/config/schemas/health';
-import { parseOrThrow } from '../../functions/src/config/validation';
+} from '../../functions/src/health/schema';
+import { parseOrThrow } from '../../functions/src/platform/validation';
 import { refusal } from '../support/validation';
 
 const http = {

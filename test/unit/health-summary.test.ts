@@ -10,7 +10,7 @@ import {
   type HealthSummary,
   type ResultTuple,
   type SummaryBuckets,
-} from '../../functions/src/core/health-summary';
+} from '../../functions/src/health/domain/summary';
 import { MIN, HOUR, DAY } from '../support/time';
 
 const T0 = Date.parse('2026-11-29T00:00:00Z');

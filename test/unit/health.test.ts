@@ -22,7 +22,7 @@ import {
   type JudgeInput,
   type MaintenanceWindow,
   type RegionCounters,
-} from '../../functions/src/core/health';
+} from '../../functions/src/health/domain/health';
 import { MIN, HOUR, DAY } from '../support/time';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { REDACTED, Redactor, redactor } from '../../functions/src/core/redact';
+import { REDACTED, Redactor, redactor } from '../../functions/src/platform/domain/redact';
 
 const SECRET = 's3cr3t-VALUE-0001';
 const OTHER = 'ghp_0123456789abcdef';

@@ -8,7 +8,7 @@ import {
   type RotationStatus,
   type RotationStep,
   type StepResult,
-} from '../../functions/src/core/rotation';
+} from '../../functions/src/rotation/domain/rotation';
 import { MIN, DAY } from '../support/time';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);

@@ -4,10 +4,10 @@ import { describe, it, expect } from 'vitest';
 // (index.d.cts) the sources' `import type { z } from 'zod'` resolves to, so schemas type-check against
 // parseOrThrow; the .js entry's index.d.ts declarations are nominally distinct.
 import { z } from '../../functions/node_modules/zod/index.cjs';
-import { FLAG_KEY_PATTERN, flagSchema } from '../../functions/src/config/schemas/flag';
-import { timestampSchema, toMillis } from '../../functions/src/config/schemas/common';
-import { fieldPath, formatZodError, parseOrThrow } from '../../functions/src/config/validation';
-import { ValidationError } from '../../functions/src/core/errors';
+import { FLAG_KEY_PATTERN, flagSchema } from '../../functions/src/flags/schema';
+import { timestampSchema, toMillis } from '../../functions/src/platform/schema-common';
+import { fieldPath, formatZodError, parseOrThrow } from '../../functions/src/platform/validation';
+import { ValidationError } from '../../functions/src/platform/domain/errors';
 
 const GOOD = { enabled: true, rolloutPercent: 25, description: 'new checkout' };
 

@@ -1,5 +1,0 @@
-// Collection and audit stream names of the canary controller (adapters/canary-controller.ts), in a module of
-// their own so the trigger wiring (triggers/canary.ts) can name them without loading the controller at cold start.
-export const ROLLOUTS = 'rollouts';
-export const CANARY_POLICIES = 'canaryPolicies';
-export const CANARY_STREAM = 'canary';

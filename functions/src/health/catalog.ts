@@ -1,0 +1,185 @@
+// onHealthCheckWritten: admin edits of `healthChecks/{id}`. A valid definition goes into `healthCatalog/current`
+// (what the probe cycle runs) and is audited with its diff; an invalid one is refused with the field named,
+// audited and alerted, and the previous valid definition stays in the catalog and keeps running. Events can
+// arrive out of order: the catalog remembers each check's source update time and never goes back.
+import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
+import type { DocumentData } from 'firebase-admin/firestore';
+import { alertPublish } from '../platform/alerts';
+import { openAudit } from '../platform/audit-log';
+import { db, firestoreModule } from '../platform/firestore';
+import { HEALTH_CATALOG, HEALTH_CHECKS, HEALTH_STREAM, type HealthCatalogDoc } from './docs';
+import { runOnce } from '../platform/idempotency';
+import { logger } from '../platform/logger';
+import { loadSchemas } from '../platform/load-schemas';
+import { PROBE_REGIONS } from '../platform/params';
+import { toJsonValue } from '../platform/domain/canonical-json';
+import { systemClock, type Clock } from '../platform/domain/clock';
+import { diffFields } from '../platform/domain/diff';
+import { ValidationError } from '../platform/domain/errors';
+import { actorFromAuth } from '../platform/actor';
+import { runEventHandler } from '../platform/error-mapping';
+import { baseOptions } from '../platform/options';
+
+export interface HealthCheckWriteEvent {
+  id: string;
+  checkId: string;
+  authType: string;
+  authId?: string | undefined;
+  after: DocumentData | undefined;
+  /** Update time of the written document in ms (the event time for a deletion). */
+  sourceTimeMs: number;
+}
+
+export interface CheckWriteOutcome {
+  outcome: 'updated' | 'refused' | 'deleted' | 'stale' | 'duplicate';
+  reason?: string;
+}
+
+export async function handleHealthCheckWrite(
+  event: HealthCheckWriteEvent,
+  clock: Clock = systemClock,
+  probeRegions: readonly string[] = PROBE_REGIONS,
+): Promise<CheckWriteOutcome> {
+  const actor = actorFromAuth(event.authType, event.authId);
+  const target = `${HEALTH_CHECKS}/${event.checkId}`;
+  let parsed: Awaited<ReturnType<typeof parse>> | undefined;
+  if (event.after) parsed = await parse(event.after, probeRegions);
+  const catalogRef = db().doc(HEALTH_CATALOG);
+  const result = await runOnce<CheckWriteOutcome>('cloudevent', event.id, async ({ tx }) => {
+    const snap = await tx.get(catalogRef);
+    const audit = await openAudit(tx, [HEALTH_STREAM], clock);
+    const catalog: HealthCatalogDoc & { sourceTimes?: Record<string, number> } = snap.exists
+      ? (snap.data() as HealthCatalogDoc & { sourceTimes?: Record<string, number> })
+      : { checks: {}, refused: {}, updatedAtMs: 0 };
+    const sourceTimes = catalog.sourceTimes ?? {};
+    if ((sourceTimes[event.checkId] ?? 0) > event.sourceTimeMs) return { value: { outcome: 'stale' } };
+    const { FieldValue } = firestoreModule();
+    const now = clock.nowMs();
+    if (!parsed) {
+      tx.set(
+        catalogRef,
+        {
+          checks: { [event.checkId]: FieldValue.delete() },
+          refused: { [event.checkId]: FieldValue.delete() },
+          sourceTimes: { [event.checkId]: event.sourceTimeMs },
+          updatedAtMs: now,
+        },
+        { merge: true },
+      );
+      audit.append(HEALTH_STREAM, {
+        actor,
+        action: 'check.deleted',
+        target,
+        reason: `deleted by ${actor.type} ${actor.id}; no longer probed`,
+        correlationId: event.id,
+        before: toJsonValue(catalog.checks[event.checkId] ?? null),
+      });
+      return { value: { outcome: 'deleted' } };
+    }
+    if (!parsed.ok) {
+      tx.set(
+        catalogRef,
+        {
+          refused: { [event.checkId]: { reason: parsed.reason, field: parsed.field, atMs: now } },
+          sourceTimes: { [event.checkId]: event.sourceTimeMs },
+          updatedAtMs: now,
+        },
+        { merge: true },
+      );
+      const running = catalog.checks[event.checkId] !== undefined;
+      audit.append(HEALTH_STREAM, {
+        actor,
+        action: 'check.refused',
+        target,
+        reason: parsed.reason,
+        correlationId: event.id,
+        details: { field: parsed.field, previousKeepsRunning: running },
+      });
+      return {
+        value: { outcome: 'refused', reason: parsed.reason },
+        publishes: [
+          alertPublish({
+            alertId: `check-refused:${event.id}`,
+            severity: 'warning',
+            kind: 'check.refused',
+            title: `Invalid health check ${event.checkId}: ${running ? 'the previous definition keeps running' : 'not probed'}`,
+            text: `${parsed.reason}. Edited by ${actor.type} ${actor.id}.`,
+            target,
+            correlationId: event.id,
+            atMs: now,
+          }),
+        ],
+      };
+    }
+    const before = catalog.checks[event.checkId];
+    tx.set(
+      catalogRef,
+      {
+        checks: { [event.checkId]: parsed.check },
+        refused: { [event.checkId]: FieldValue.delete() },
+        sourceTimes: { [event.checkId]: event.sourceTimeMs },
+        updatedAtMs: now,
+      },
+      { merge: true },
+    );
+    const beforeJson = before ? toJsonValue(before) : null;
+    const afterJson = toJsonValue(parsed.check);
+    audit.append(HEALTH_STREAM, {
+      actor,
+      action: before ? 'check.updated' : 'check.created',
+      target,
+      reason: `valid edit by ${actor.type} ${actor.id}`,
+      correlationId: event.id,
+      before: beforeJson,
+      after: afterJson,
+      details: { changed: diffFields(beforeJson, afterJson) },
+    });
+    return { value: { outcome: 'updated' } };
+  });
+  if (result.duplicate) return { outcome: 'duplicate' };
+  return result.value;
+}
+
+async function parse(data: DocumentData, probeRegions: readonly string[]) {
+  const { healthCheckSchema, parseOrThrow } = await loadSchemas();
+  try {
+    // Headers and body are kept as written; header secrets are ids, never values (the schema refuses inline
+    // credentials), so the catalog holds nothing secret.
+    const check = parseOrThrow(healthCheckSchema, data, 'health check');
+    // Only the deployment knows its regions, so the schema cannot: a region no probeCycle runs in would leave the
+    // check unprobed there, and, counted in the majority, unable to ever go down.
+    const unknown = (check.regions ?? []).findIndex((r) => !probeRegions.includes(r));
+    if (unknown >= 0) {
+      throw new ValidationError(
+        `field 'regions[${unknown}]' must be one of the deployed probe regions (${probeRegions.join(', ')}): ` +
+          `'${check.regions![unknown]}' is not`,
+        `regions[${unknown}]`,
+      );
+    }
+    return { ok: true as const, check };
+  } catch (err) {
+    if (err instanceof ValidationError)
+      return { ok: false as const, reason: err.message, field: err.field ?? '' };
+    throw err;
+  }
+}
+
+export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
+  { ...baseOptions, document: `${HEALTH_CHECKS}/{checkId}`, retry: true },
+  async (event) => {
+    const after = event.data?.after;
+    const log = logger({ correlationId: event.id, function: 'onHealthCheckWritten' });
+    await runEventHandler(log, async () => {
+      const result = await handleHealthCheckWrite({
+        id: event.id,
+        checkId: event.params.checkId,
+        authType: event.authType,
+        authId: event.authId,
+        after: after?.exists ? after.data() : undefined,
+        sourceTimeMs:
+          after?.exists && after.updateTime ? after.updateTime.toMillis() : Date.parse(event.time),
+      });
+      log.info('health check edit judged', { checkId: event.params.checkId, ...result });
+    });
+  },
+);

@@ -1,0 +1,511 @@
+// One probe cycle of one region: probe the checks due this minute, carry every check's counters forward, judge each
+// check across its regions, and record it all in ONE cycle document. `healthStatus/{checkId}` and `incidents/{id}`
+// are written only when a check's state changes or its incident opens, reminds or resolves, each in a transaction
+// that re-reads the status first (another region may have decided already), with its audit entries and its alert
+// (outbox) in the same commit. Decisions are health/domain/health.ts; probes are health/probe.ts.
+import type { Alert } from '../platform/schema';
+import type { HealthCheck, HealthSettings } from './schema';
+import type { Actor } from '../platform/domain/audit-chain';
+import type { Clock } from '../platform/domain/clock';
+import {
+  checkDue,
+  decideIncident,
+  inMaintenance,
+  judgeCheck,
+  nextCounters,
+  type HealthState,
+  type RegionCounters,
+} from './domain/health';
+import { ValidationError } from '../platform/domain/errors';
+import { loadSchemas } from '../platform/load-schemas';
+import { alertPublish } from '../platform/alerts';
+import { openAudit } from '../platform/audit-log';
+import { db, firestoreModule } from '../platform/firestore';
+import {
+  HEALTH_CATALOG,
+  HEALTH_CYCLES,
+  HEALTH_SETTINGS,
+  HEALTH_STATUS,
+  HEALTH_STREAM,
+  INCIDENTS,
+  cycleDocId,
+  type CycleCounters,
+  type CycleIncident,
+  type CycleResult,
+  type HealthCatalogDoc,
+  type HealthCycleDoc,
+  type HealthStatusDoc,
+} from './docs';
+import type { ProbeOptions, ProbeResult } from './probe';
+import { OUTBOX_STALE_MS } from '../platform/idempotency';
+import { logger } from '../platform/logger';
+import { publishJson } from '../platform/pubsub';
+
+const MINUTE_MS = 60_000;
+export const MAINTENANCE_FLAG = 'flags/maintenanceMode';
+const DAY_MS = 86_400_000;
+
+export interface HealthDeps {
+  clock: Clock;
+  /** Every region probeCycle is deployed to (PROBE_REGIONS): a check without `regions` is probed in all. */
+  regions: readonly string[];
+  concurrency: number;
+  probeAll: (
+    checks: Iterable<readonly [string, HealthCheck]>,
+    opts: ProbeOptions & { concurrency?: number },
+  ) => Promise<Map<string, ProbeResult>>;
+  secretValue: (secretId: string) => Promise<string>;
+  /** Options passed through to the probes (tests: a CA, a resolver). */
+  probeOptions?: Partial<ProbeOptions>;
+}
+
+export interface Transition {
+  checkId: string;
+  from: HealthState;
+  to: HealthState;
+  why: string;
+  failingRegions: string[];
+  maintenance: boolean;
+  incident?: string;
+  incidentAction?: 'opened' | 'reminded' | 'resolved';
+}
+
+interface Candidate {
+  id: string;
+  check: HealthCheck;
+  judged: ReturnType<typeof judgeCheck>;
+  maintenance: boolean;
+}
+
+export type CycleOutcome =
+  | {
+      outcome: 'ran';
+      docId: string;
+      probed: number;
+      assigned: number;
+      transitions: Transition[];
+      durationMs: number;
+    }
+  | { outcome: 'duplicate'; docId: string; reason: string };
+
+const DEFAULT_SETTINGS: HealthSettings = {
+  allowTargets: [],
+  reminderMinutes: 60,
+  cycleTtlDays: 35,
+};
+
+async function readSettings(): Promise<HealthSettings> {
+  const snap = await db().doc(HEALTH_SETTINGS).get();
+  if (!snap.exists) return DEFAULT_SETTINGS;
+  const { healthSettingsSchema, parseOrThrow } = await loadSchemas();
+  try {
+    return parseOrThrow(healthSettingsSchema, snap.data(), HEALTH_SETTINGS);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // Probing goes on with the safe defaults (no extra allowed targets) rather than stopping: the refusal is
+    // logged on every cycle until fixed.
+    logger({ function: 'probeCycle' }).error('settings/health is invalid: using defaults', {
+      error: err.message,
+    });
+    return DEFAULT_SETTINGS;
+  }
+}
+
+/**
+ * `flags/maintenanceMode` (a reserved flag, README "flags"): while enabled, every check is in planned downtime, as
+ * in a maintenance window: no incident opens and results are marked as maintenance, so uptime excludes them. An
+ * expired flag is off, as for every flag reader. One read per cycle.
+ */
+async function maintenanceModeOn(minuteMs: number): Promise<boolean> {
+  const snap = await db().doc(MAINTENANCE_FLAG).get();
+  if (snap.get('enabled') !== true) return false;
+  const expiresAt = snap.get('expiresAt') as { toMillis(): number } | undefined;
+  return !(expiresAt && typeof expiresAt.toMillis === 'function' && expiresAt.toMillis() <= minuteMs);
+}
+
+/**
+ * The latest cycle document of each region (its counters, states and incidents carry forward): this region's
+ * before this minute, the other regions' up to and including this minute (a region that already ran this minute
+ * has the freshest counters).
+ */
+async function latestCycles(
+  regions: readonly string[],
+  own: string,
+  minuteMs: number,
+): Promise<Map<string, HealthCycleDoc>> {
+  const out = new Map<string, HealthCycleDoc>();
+  await Promise.all(
+    regions.map(async (region) => {
+      const snap = await db()
+        .collection(HEALTH_CYCLES)
+        .where('region', '==', region)
+        .where('minuteMs', region === own ? '<' : '<=', minuteMs)
+        .orderBy('minuteMs', 'desc')
+        .limit(1)
+        .get();
+      const doc = snap.docs[0];
+      if (doc) out.set(region, doc.data() as HealthCycleDoc);
+    }),
+  );
+  return out;
+}
+
+export async function runProbeCycle(
+  trigger: { region: string; scheduleTime?: string | undefined; jobName?: string | undefined },
+  deps: HealthDeps,
+): Promise<CycleOutcome> {
+  const parsed = trigger.scheduleTime ? Date.parse(trigger.scheduleTime) : NaN;
+  const minuteMs =
+    Math.floor((Number.isFinite(parsed) ? parsed : deps.clock.nowMs()) / MINUTE_MS) * MINUTE_MS;
+  const docId = cycleDocId(trigger.region, minuteMs);
+  const correlationId = `probeCycle:${docId}`;
+  const actor: Actor = { type: 'scheduler', id: trigger.jobName ?? `probeCycle-${trigger.region}` };
+  // No lease: it would cost two writes a minute. Overlapping runs of one minute (Cloud Scheduler delivers at least
+  // once) may both probe, but only one creates the cycle document, and state transitions re-check in their
+  // transaction, so nothing is recorded twice.
+  const existing = await db().collection(HEALTH_CYCLES).doc(docId).get();
+  if (existing.exists) {
+    // The outbox is never cleared (that would be a write per change): a run that crashed between its commit and
+    // publishing is covered by a later run of the same minute publishing it again, once the first had time to.
+    const outbox = (existing.get('o') as Alert[] | undefined) ?? [];
+    const writtenAtMs = (existing.get('startedAtMs') as number) + (existing.get('durationMs') as number);
+    if (outbox.length && deps.clock.nowMs() - writtenAtMs >= OUTBOX_STALE_MS) await publishAlerts(outbox);
+    return { outcome: 'duplicate', docId, reason: 'this region already ran this minute' };
+  }
+  return cycle(trigger.region, minuteMs, docId, correlationId, actor, deps);
+}
+
+async function cycle(
+  region: string,
+  minuteMs: number,
+  docId: string,
+  correlationId: string,
+  actor: Actor,
+  deps: HealthDeps,
+): Promise<CycleOutcome> {
+  const startedAtMs = deps.clock.nowMs();
+  const [catalogSnap, settings, previous, platformMaintenance] = await Promise.all([
+    db().doc(HEALTH_CATALOG).get(),
+    readSettings(),
+    latestCycles(deps.regions, region, minuteMs),
+    maintenanceModeOn(minuteMs),
+  ]);
+  const catalog = (catalogSnap.data() as HealthCatalogDoc | undefined)?.checks ?? {};
+  const own = previous.get(region);
+  const regionsOf = (check: HealthCheck) => check.regions ?? [...deps.regions];
+  const assigned = Object.entries(catalog).filter(
+    ([, check]) => check.enabled && regionsOf(check).includes(region),
+  );
+  const due = assigned.filter(([, check]) => checkDue(check.intervalSeconds, minuteMs));
+  const probes = await deps.probeAll(due, {
+    allowTargets: settings.allowTargets,
+    secretValue: deps.secretValue,
+    concurrency: deps.concurrency,
+    ...deps.probeOptions,
+  });
+  const nowMs = deps.clock.nowMs();
+
+  const r: Record<string, CycleResult> = {};
+  const c: Record<string, CycleCounters> = {};
+  const s: Record<string, HealthState> = {};
+  const i: Record<string, CycleIncident> = {};
+  const transitions: Transition[] = [];
+  const candidates: Candidate[] = [];
+  for (const [id, check] of assigned) {
+    const maintenance =
+      platformMaintenance || (check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs));
+    const result = probes.get(id);
+    const before = own?.c[id];
+    if (result) {
+      r[id] = [
+        result.ok ? 1 : 0,
+        Math.round(result.ms),
+        result.status ?? 0,
+        result.failed ?? '',
+        maintenance ? 1 : 0,
+      ];
+      const next = nextCounters(before ? { cf: before[0], cs: before[1] } : undefined, result.ok);
+      c[id] = [next.cf, next.cs, nowMs];
+    } else if (before) {
+      c[id] = before;
+    }
+    const counters: Record<string, RegionCounters | undefined> = {};
+    for (const x of regionsOf(check)) {
+      const t = x === region ? c[id] : previous.get(x)?.c[id];
+      counters[x] = t ? { cf: t[0], cs: t[1], lastAtMs: t[2] } : undefined;
+    }
+    const judged = judgeCheck({
+      regions: counters,
+      expectedRegions: regionsOf(check),
+      failureThreshold: check.failureThreshold,
+      successThreshold: check.successThreshold,
+      nowMs,
+      staleMs: 2 * check.intervalSeconds * 1000 + MINUTE_MS,
+    });
+    const knownState = own?.s[id] ?? 'unknown';
+    const knownIncident = own?.i[id];
+    const decision = decideIncident({
+      state: judged.state,
+      previousState: knownState,
+      open: knownIncident
+        ? { id: knownIncident[0], openedAtMs: knownIncident[1], lastReminderAtMs: knownIncident[2] }
+        : undefined,
+      inMaintenance: maintenance,
+      majorityRecovered: judged.majorityRecovered,
+      nowMs,
+      reminderMs: settings.reminderMinutes * MINUTE_MS,
+    });
+    s[id] = knownState;
+    if (knownIncident) i[id] = knownIncident;
+    if (judged.state === knownState && decision.kind === 'none') continue;
+    candidates.push({ id, check, judged, maintenance });
+  }
+
+  const { Timestamp } = firestoreModule();
+  const cycleRef = db().collection(HEALTH_CYCLES).doc(docId);
+  const doc = () => ({
+    region,
+    minuteMs,
+    startedAtMs,
+    durationMs: deps.clock.nowMs() - startedAtMs,
+    r,
+    c,
+    s,
+    i,
+    expireAt: Timestamp.fromMillis(minuteMs + settings.cycleTtlDays * DAY_MS),
+  });
+  const reminderMs = settings.reminderMinutes * MINUTE_MS;
+  try {
+    if (!candidates.length) {
+      // The steady state: one write.
+      await cycleRef.create(doc());
+    } else {
+      // Changes: the cycle document, every status and incident touched, ONE audit entry listing them, and the
+      // alerts (the outbox, field `o` of the cycle document) commit together. The cycle document is created once
+      // per region and minute, so it is also the idempotency key: no separate key, no write to clear the outbox.
+      const outcome = await db().runTransaction(async (tx) => {
+        const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
+        const [already, ...snaps] = await tx.getAll(cycleRef, ...refs);
+        if (already!.exists) return { duplicate: true as const };
+        const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
+        const alerts: Alert[] = [];
+        const done: typeof transitions = [];
+        candidates.forEach((t, k) => {
+          const applied = applyTransition(tx, snaps[k]!.data() as HealthStatusDoc | undefined, {
+            ...t,
+            nowMs,
+            minuteMs,
+            region,
+            correlationId,
+            reminderMs,
+          });
+          s[t.id] = applied.state;
+          if (applied.incident) i[t.id] = applied.incident;
+          else delete i[t.id];
+          alerts.push(...applied.alerts);
+          if (applied.changed || applied.incidentAction) done.push(applied.transition);
+        });
+        tx.create(cycleRef, alerts.length ? { ...doc(), o: alerts } : doc());
+        if (done.length) {
+          audit.append(HEALTH_STREAM, {
+            actor,
+            action: 'health.transitions',
+            target: `${HEALTH_CYCLES}/${docId}`,
+            reason: done
+              .map(
+                (t) =>
+                  `${t.checkId} ${t.from}->${t.to}${t.incident ? ` (${t.incidentAction} ${t.incident})` : ''}`,
+              )
+              .join('; ')
+              .slice(0, 1000),
+            correlationId,
+            details: done.map((t) => ({
+              checkId: t.checkId,
+              from: t.from,
+              to: t.to,
+              why: t.why,
+              failingRegions: t.failingRegions,
+              incident: t.incident ?? null,
+              incidentAction: t.incidentAction ?? null,
+              maintenance: t.maintenance,
+            })),
+          });
+        }
+        return { duplicate: false as const, done, alerts };
+      });
+      if (outcome.duplicate)
+        return { outcome: 'duplicate', docId, reason: 'this minute was already recorded' };
+      transitions.push(...outcome.done);
+      // Published after the commit (at least once; notifyAlerts drops repeats by alertId). A crash before this
+      // leaves the outbox on the cycle document, and a second run of the minute publishes it (runProbeCycle).
+      await publishAlerts(outcome.alerts);
+    }
+  } catch (err) {
+    // ALREADY_EXISTS: an overlapping run of this minute got there first.
+    if ((err as { code?: number }).code === 6) {
+      return { outcome: 'duplicate', docId, reason: 'another run wrote this minute first' };
+    }
+    throw err;
+  }
+  const durationMs = deps.clock.nowMs() - startedAtMs;
+  logger({ function: 'probeCycle', correlationId }).info('probe cycle done', {
+    region,
+    probed: due.length,
+    assigned: assigned.length,
+    transitions: transitions.length,
+    durationMs,
+  });
+  return { outcome: 'ran', docId, probed: due.length, assigned: assigned.length, transitions, durationMs };
+}
+
+interface TransitionInput extends Candidate {
+  nowMs: number;
+  minuteMs: number;
+  region: string;
+  correlationId: string;
+  reminderMs: number;
+}
+
+/**
+ * Decides again with what `healthStatus/{id}` holds (another region may have moved it already) and writes, in the
+ * cycle's transaction, the state change and the incident opened, reminded or resolved, with its alert.
+ */
+function applyTransition(
+  tx: FirebaseFirestore.Transaction,
+  current: HealthStatusDoc | undefined,
+  t: TransitionInput,
+): {
+  state: HealthState;
+  incident?: CycleIncident;
+  changed: boolean;
+  incidentAction?: Transition['incidentAction'];
+  transition: Transition;
+  alerts: Alert[];
+} {
+  const statusRef = db().collection(HEALTH_STATUS).doc(t.id);
+  const from: HealthState = current?.state ?? 'unknown';
+  const open = current?.incident ?? undefined;
+  const decision = decideIncident({
+    state: t.judged.state,
+    previousState: from,
+    open: open
+      ? { id: open.id, openedAtMs: open.openedAtMs, lastReminderAtMs: open.lastReminderAtMs }
+      : undefined,
+    inMaintenance: t.maintenance,
+    majorityRecovered: t.judged.majorityRecovered,
+    nowMs: t.nowMs,
+    reminderMs: t.reminderMs,
+  });
+  const stateChanged = from !== t.judged.state;
+  const alerts: Alert[] = [];
+  let incident: HealthStatusDoc['incident'] = open ?? null;
+  let incidentId: string | undefined;
+  let incidentAction: Transition['incidentAction'];
+  if (decision.kind === 'open') {
+    incidentId = `${t.id}_${new Date(t.minuteMs).toISOString().slice(0, 16)}Z`;
+    incidentAction = 'opened';
+    incident = { id: incidentId, openedAtMs: t.nowMs, lastReminderAtMs: t.nowMs, reminders: 0 };
+    tx.set(db().collection(INCIDENTS).doc(incidentId), {
+      id: incidentId,
+      checkId: t.id,
+      name: t.check.name,
+      state: 'open',
+      openedAtMs: t.nowMs,
+      resolvedAtMs: null,
+      durationMs: null,
+      failingRegions: t.judged.failingRegions,
+      why: t.judged.why,
+      reminders: 0,
+      lastReminderAtMs: t.nowMs,
+    });
+    alerts.push({
+      alertId: `incident-opened:${incidentId}`,
+      severity: 'critical',
+      kind: 'incident.opened',
+      title: `${t.check.name} is down`,
+      text: `${t.judged.why}. Failing in ${t.judged.failingRegions.join(', ') || 'no fresh region'}.`,
+      target: `${INCIDENTS}/${incidentId}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
+  } else if (decision.kind === 'remind' && open) {
+    incidentId = open.id;
+    incidentAction = 'reminded';
+    incident = { ...open, lastReminderAtMs: t.nowMs, reminders: open.reminders + 1 };
+    tx.update(db().collection(INCIDENTS).doc(open.id), {
+      reminders: incident.reminders,
+      lastReminderAtMs: t.nowMs,
+      failingRegions: t.judged.failingRegions,
+    });
+    alerts.push({
+      alertId: `incident-reminder:${open.id}:${incident.reminders}`,
+      severity: 'critical',
+      kind: 'incident.reminder',
+      title: `${t.check.name} is still down (${Math.round((t.nowMs - open.openedAtMs) / MINUTE_MS)} min)`,
+      text: t.judged.why,
+      target: `${INCIDENTS}/${open.id}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
+  } else if (decision.kind === 'resolve' && open) {
+    incidentId = open.id;
+    incidentAction = 'resolved';
+    incident = null;
+    tx.update(db().collection(INCIDENTS).doc(open.id), {
+      state: 'resolved',
+      resolvedAtMs: t.nowMs,
+      durationMs: decision.durationMs,
+    });
+    alerts.push({
+      alertId: `incident-resolved:${open.id}`,
+      severity: 'info',
+      kind: 'incident.resolved',
+      title: `${t.check.name} recovered after ${Math.round(decision.durationMs / MINUTE_MS)} min`,
+      text: t.judged.why,
+      target: `${INCIDENTS}/${open.id}`,
+      correlationId: t.correlationId,
+      atMs: t.nowMs,
+    });
+  }
+  const transition: Transition = {
+    checkId: t.id,
+    from,
+    to: t.judged.state,
+    why: t.judged.why,
+    failingRegions: t.judged.failingRegions,
+    maintenance: t.maintenance,
+    ...(incidentId ? { incident: incidentId } : {}),
+    ...(incidentAction ? { incidentAction } : {}),
+  };
+  const asCycle = (inc: HealthStatusDoc['incident']): CycleIncident | undefined =>
+    inc ? [inc.id, inc.openedAtMs, inc.lastReminderAtMs] : undefined;
+  if (!stateChanged && decision.kind === 'none') {
+    // Another region got there first: nothing to write, but this region learns the current state.
+    const inc = asCycle(open ?? null);
+    return { state: from, ...(inc ? { incident: inc } : {}), changed: false, transition, alerts };
+  }
+  const next: HealthStatusDoc = {
+    checkId: t.id,
+    name: t.check.name,
+    state: t.judged.state,
+    sinceMs: stateChanged ? t.nowMs : (current?.sinceMs ?? t.nowMs),
+    why: t.judged.why,
+    failingRegions: t.judged.failingRegions,
+    incident,
+    updatedAtMs: t.nowMs,
+  };
+  tx.set(statusRef, next);
+  const inc = asCycle(incident);
+  return {
+    state: t.judged.state,
+    ...(inc ? { incident: inc } : {}),
+    changed: stateChanged,
+    ...(incidentAction ? { incidentAction } : {}),
+    transition,
+    alerts,
+  };
+}
+
+async function publishAlerts(alerts: readonly Alert[]): Promise<void> {
+  for (const a of alerts) await publishJson(alertPublish(a));
+}

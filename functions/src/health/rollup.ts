@@ -1,0 +1,246 @@
+// The health rollup: folds the probe cycles written since the last run into `healthSummary/current` (what the
+// status endpoint serves in one read) and writes `healthDaily/{checkId}_{date}` for each UTC day it completes.
+// Decisions in health/domain/summary.ts; this reads and writes.
+//
+// Cost, per run (every 10 minutes, R regions, N checks):
+// - reads: summary 1 + catalog 1 + the new cycles (10 x R; a query that returns nothing is billed 1) and, once a
+//   day, the completed day's earlier cycles again (1,440 x R) for exact daily percentiles. 2 regions: ~5,800
+//   reads a day. The first run finds the oldest cycle of the last 30 days (1 read) and folds from its UTC day.
+// - writes: 1 (the summary) + N once a day (the daily rollups).
+//
+// Window: from the summary's `throughMs` to the current minute less SETTLE_MS, at most MAX_WINDOW_MS (24 h of
+// cycles, 1,440 x R documents) per run, so a first run or a long outage catches up a day per run instead of
+// reading 30 days at once. SETTLE_MS leaves room for a late cycle: a cycle document is written when its cycle
+// ends (up to a minute after its minute starts), and a minute once folded is never read again.
+//
+// Concurrency: runs under the `healthRollup` lease; the summary is written with a precondition on the version it
+// was folded from (update with lastUpdateTime, or create), so a run that outlived its lease cannot overwrite a
+// newer summary: it reports `superseded` and writes nothing.
+import type { DocumentSnapshot, Firestore, WriteBatch } from 'firebase-admin/firestore';
+import { loadSchemas } from '../platform/load-schemas';
+import {
+  DAY_MS,
+  MINUTE_MS,
+  dailyRollups,
+  foldCycles,
+  utcDate,
+  type CatalogEntry,
+  type CycleInput,
+  type HealthSummary,
+} from './domain/summary';
+import { db as defaultDb } from '../platform/firestore';
+import {
+  HEALTH_CATALOG,
+  HEALTH_CYCLES,
+  HEALTH_DAILY,
+  HEALTH_SUMMARY,
+  type HealthDailyDoc,
+  type HealthSummaryDoc,
+} from './docs';
+import { withLease } from '../platform/leases';
+import { logger } from '../platform/logger';
+
+export const HEALTH_ROLLUP_LEASE = 'healthRollup';
+export const SETTLE_MS = 2 * MINUTE_MS;
+export const MAX_WINDOW_MS = DAY_MS;
+/** Days kept in the summary, today included: a first run starts this many days back (UTC midnight). */
+export const SUMMARY_DAYS = 30;
+const LEASE_TTL_MS = 9 * MINUTE_MS;
+/** Firestore batches hold at most 500 writes. */
+const BATCH_WRITES = 500;
+
+export interface HealthRollupDeps {
+  db?: () => Firestore;
+  settleMs?: number;
+  maxWindowMs?: number;
+}
+
+export interface HealthRollupResult {
+  outcome: 'folded' | 'nothing-new' | 'yielded' | 'superseded';
+  /** Window folded: [fromMs, throughMs). */
+  fromMs: number;
+  throughMs: number;
+  /** Cycle documents of the window. */
+  cyclesRead: number;
+  /** Earlier cycle documents of a completed day, re-read for its daily rollup. */
+  dayCyclesRead: number;
+  /** Billed document reads (a query returning nothing counts 1), lease transactions excluded. */
+  documentReads: number;
+  summaryWrites: number;
+  dailyWrites: number;
+  /** UTC days completed in this window, `yyyy-mm-dd`. */
+  days: string[];
+}
+
+/** `healthSummary/current`, validated; undefined when no rollup has run yet. */
+export async function parseSummary(snap: DocumentSnapshot): Promise<HealthSummaryDoc | undefined> {
+  if (!snap.exists) return undefined;
+  const { healthSummaryDocSchema, parseOrThrow } = await loadSchemas();
+  return parseOrThrow(healthSummaryDocSchema, snap.data(), HEALTH_SUMMARY);
+}
+
+const floorTo = (ms: number, sizeMs: number) => Math.floor(ms / sizeMs) * sizeMs;
+
+function toCycle(snap: DocumentSnapshot): CycleInput {
+  const d = snap.data() ?? {};
+  return {
+    region: String(d.region),
+    minuteMs: Number(d.minuteMs),
+    r: (d.r ?? {}) as CycleInput['r'],
+  };
+}
+
+/** Folds the cycles written since the last run; see the top of this file. */
+export async function runHealthRollup(
+  { nowMs, correlationId }: { nowMs: number; correlationId: string },
+  deps: HealthRollupDeps = {},
+): Promise<HealthRollupResult> {
+  const run = await withLease(
+    HEALTH_ROLLUP_LEASE,
+    { ttlMs: LEASE_TTL_MS, actor: { type: 'scheduler', id: 'healthRollup' }, correlationId },
+    () => rollup(nowMs, correlationId, deps),
+  );
+  if (run.ran) return run.value;
+  return {
+    outcome: 'yielded',
+    fromMs: 0,
+    throughMs: 0,
+    cyclesRead: 0,
+    dayCyclesRead: 0,
+    documentReads: 0,
+    summaryWrites: 0,
+    dailyWrites: 0,
+    days: [],
+  };
+}
+
+async function rollup(
+  nowMs: number,
+  correlationId: string,
+  deps: HealthRollupDeps,
+): Promise<HealthRollupResult> {
+  const db = (deps.db ?? defaultDb)();
+  const log = logger({ function: 'healthRollup', correlationId });
+  const settleMs = deps.settleMs ?? SETTLE_MS;
+  const maxWindowMs = deps.maxWindowMs ?? MAX_WINDOW_MS;
+  const cycles = db.collection(HEALTH_CYCLES);
+  const summaryRef = db.doc(HEALTH_SUMMARY);
+
+  const [summarySnap, catalogSnap] = await Promise.all([summaryRef.get(), db.doc(HEALTH_CATALOG).get()]);
+  let documentReads = 2;
+  const summary = await parseSummary(summarySnap);
+  const { healthCatalogPublicSchema, parseOrThrow } = await loadSchemas();
+  const catalog: Record<string, CatalogEntry> = parseOrThrow(
+    healthCatalogPublicSchema,
+    catalogSnap.data() ?? {},
+    HEALTH_CATALOG,
+  ).checks;
+
+  const latestMs = floorTo(nowMs, MINUTE_MS) - settleMs;
+  const oldestMs = floorTo(latestMs, DAY_MS) - (SUMMARY_DAYS - 1) * DAY_MS;
+  let fromMs: number;
+  if (summary) {
+    fromMs = Math.max(summary.throughMs, oldestMs);
+  } else {
+    // First run: start at the UTC day of the oldest cycle kept (so no day is folded in part), or now if none.
+    const first = await cycles.where('minuteMs', '>=', oldestMs).orderBy('minuteMs').limit(1).get();
+    documentReads += 1;
+    const firstMs = first.docs[0] ? Number(first.docs[0].get('minuteMs')) : undefined;
+    fromMs = firstMs === undefined ? latestMs : Math.min(floorTo(firstMs, DAY_MS), latestMs);
+  }
+  const throughMs = Math.max(fromMs, Math.min(latestMs, fromMs + maxWindowMs));
+  const base = {
+    fromMs,
+    throughMs,
+    dayCyclesRead: 0,
+    summaryWrites: 0,
+    dailyWrites: 0,
+    days: [] as string[],
+  };
+  if (summary && throughMs <= summary.throughMs) {
+    return { ...base, outcome: 'nothing-new', cyclesRead: 0, documentReads };
+  }
+
+  let window: CycleInput[] = [];
+  if (throughMs > fromMs) {
+    const snap = await cycles
+      .where('minuteMs', '>=', fromMs)
+      .where('minuteMs', '<', throughMs)
+      .select('region', 'minuteMs', 'r')
+      .get();
+    documentReads += Math.max(1, snap.size);
+    window = snap.docs.map(toCycle);
+  }
+  const next = foldCycles(summary, window, catalog, throughMs, nowMs);
+
+  // Days whose end this window reached: [dayStart, dayStart + 1 d) with fromMs < dayEnd <= throughMs.
+  const daily: HealthDailyDoc[] = [];
+  const days: string[] = [];
+  let dayCyclesRead = 0;
+  for (let dayEnd = floorTo(fromMs, DAY_MS) + DAY_MS; dayEnd <= throughMs; dayEnd += DAY_MS) {
+    const dayStart = dayEnd - DAY_MS;
+    let dayCycles = window;
+    if (dayStart < fromMs) {
+      const earlier = await cycles
+        .where('minuteMs', '>=', dayStart)
+        .where('minuteMs', '<', fromMs)
+        .select('region', 'minuteMs', 'r')
+        .get();
+      documentReads += Math.max(1, earlier.size);
+      dayCyclesRead += earlier.size;
+      dayCycles = [...earlier.docs.map(toCycle), ...window];
+    }
+    days.push(utcDate(dayStart));
+    daily.push(...dailyRollups(dayCycles, Object.keys(catalog), dayStart));
+  }
+
+  // Daily rollups first, the summary in the last batch: a run that fails half-way has not advanced throughMs, and
+  // the next one writes the same daily documents again.
+  const batches: WriteBatch[] = [db.batch()];
+  let inBatch = 0;
+  for (const doc of daily) {
+    if (inBatch === BATCH_WRITES - 1) {
+      batches.push(db.batch());
+      inBatch = 0;
+    }
+    batches.at(-1)!.set(db.collection(HEALTH_DAILY).doc(`${doc.checkId}_${doc.date}`), doc);
+    inBatch += 1;
+  }
+  const last = batches.at(-1)!;
+  if (summarySnap.exists) {
+    last.update(
+      summaryRef,
+      { updatedAtMs: next.updatedAtMs, throughMs: next.throughMs, checks: next.checks },
+      { lastUpdateTime: summarySnap.updateTime! },
+    );
+  } else {
+    last.create(summaryRef, next satisfies HealthSummary);
+  }
+  try {
+    for (const batch of batches) await batch.commit();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    // 9 FAILED_PRECONDITION (summary changed since read), 6 ALREADY_EXISTS (created since read).
+    if (code === 9 || code === 6) {
+      log.warn('summary changed while folding: another run got there first, nothing written by this one', {
+        fromMs,
+        throughMs,
+      });
+      return { ...base, outcome: 'superseded', cyclesRead: window.length, dayCyclesRead, documentReads };
+    }
+    throw err;
+  }
+  const result: HealthRollupResult = {
+    outcome: 'folded',
+    fromMs,
+    throughMs,
+    cyclesRead: window.length,
+    dayCyclesRead,
+    documentReads,
+    summaryWrites: 1,
+    dailyWrites: daily.length,
+    days,
+  };
+  log.info('health rollup folded', { ...result, checks: Object.keys(next.checks).length });
+  return result;
+}

@@ -1,0 +1,177 @@
+// The GitHub REST API through @octokit/rest: deployment statuses, a hook's deliveries and redeliveries, hook
+// config and pings. The token is read from Secret Manager at run time (GitHub App auth can replace it here without
+// touching callers). GITHUB_API_URL points it at the local stand-in (emulators/github/).
+import type { Octokit } from '@octokit/rest' with { 'resolution-mode': 'import' };
+import { systemClock, type Clock } from './domain/clock';
+import { TransientError, ValidationError } from './domain/errors';
+import { accessSecretValue } from './secret-manager';
+
+export const DESCRIPTION_MAX = 140;
+const TOKEN_TTL_MS = 5 * 60_000;
+
+export type DeploymentState =
+  'queued' | 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'pending';
+
+export interface HookRef {
+  owner: string;
+  repo: string;
+  hookId: number;
+}
+
+export interface HookDelivery {
+  id: number;
+  guid: string;
+  deliveredAtMs: number;
+  redelivery: boolean;
+  statusCode: number;
+  status: string;
+  event: string;
+  action: string | null;
+}
+
+export interface GithubApi {
+  createDeploymentStatus(input: {
+    owner: string;
+    repo: string;
+    deploymentId: number;
+    state: DeploymentState;
+    description: string;
+    logUrl?: string;
+    environmentUrl?: string;
+  }): Promise<{ id: number }>;
+  listDeliveriesSince(hook: HookRef, sinceMs: number): Promise<HookDelivery[]>;
+  redeliver(hook: HookRef, deliveryId: number): Promise<void>;
+  setHookSecret(hook: HookRef, secret: string): Promise<void>;
+  ping(hook: HookRef): Promise<void>;
+}
+
+/** Descriptions are capped at 140 characters by GitHub (422 otherwise): cut with an ellipsis. */
+export function clampDescription(text: string): string {
+  return text.length <= DESCRIPTION_MAX ? text : `${text.slice(0, DESCRIPTION_MAX - 1)}…`;
+}
+
+function mapError(err: unknown, what: string): Error {
+  const status = (err as { status?: number }).status;
+  if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
+    return new ValidationError(`GitHub ${what}: ${status} ${(err as Error).message}`);
+  }
+  return new TransientError(`GitHub ${what}: ${(err as Error).message}`, { cause: err });
+}
+
+export class OctokitGithubApi implements GithubApi {
+  private client: { octokit: Octokit; at: number } | undefined;
+
+  constructor(
+    private readonly tokenSecretId: string,
+    private readonly opts: { baseUrl?: string | undefined; clock?: Clock } = {},
+  ) {}
+
+  private async octokit(): Promise<Octokit> {
+    const clock = this.opts.clock ?? systemClock;
+    if (this.client && clock.nowMs() - this.client.at < TOKEN_TTL_MS) return this.client.octokit;
+    const { Octokit: Client } = await import('@octokit/rest');
+    const { value: token } = await accessSecretValue(this.tokenSecretId, 'latest');
+    const octokit = new Client({
+      auth: token,
+      baseUrl: this.opts.baseUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com',
+      userAgent: 'fireops',
+      request: { timeout: 10_000 },
+      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
+    this.client = { octokit, at: clock.nowMs() };
+    return octokit;
+  }
+
+  async createDeploymentStatus(input: Parameters<GithubApi['createDeploymentStatus']>[0]) {
+    const octokit = await this.octokit();
+    try {
+      const { data } = await octokit.rest.repos.createDeploymentStatus({
+        owner: input.owner,
+        repo: input.repo,
+        deployment_id: input.deploymentId,
+        state: input.state,
+        description: clampDescription(input.description),
+        ...(input.logUrl ? { log_url: input.logUrl } : {}),
+        ...(input.environmentUrl ? { environment_url: input.environmentUrl } : {}),
+      });
+      return { id: data.id };
+    } catch (err) {
+      throw mapError(err, `deployment status for ${input.owner}/${input.repo}#${input.deploymentId}`);
+    }
+  }
+
+  async listDeliveriesSince(hook: HookRef, sinceMs: number): Promise<HookDelivery[]> {
+    const octokit = await this.octokit();
+    const out: HookDelivery[] = [];
+    try {
+      // Newest first: stop at the first page that reaches past `sinceMs`.
+      for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, {
+        owner: hook.owner,
+        repo: hook.repo,
+        hook_id: hook.hookId,
+        per_page: 100,
+      })) {
+        let older = false;
+        for (const d of page.data) {
+          const at = Date.parse(d.delivered_at);
+          if (at < sinceMs) {
+            older = true;
+            continue;
+          }
+          out.push({
+            id: d.id,
+            guid: d.guid,
+            deliveredAtMs: at,
+            redelivery: d.redelivery,
+            statusCode: d.status_code,
+            status: d.status,
+            event: d.event,
+            action: d.action ?? null,
+          });
+        }
+        if (older) break;
+      }
+    } catch (err) {
+      throw mapError(err, `deliveries of hook ${hook.hookId}`);
+    }
+    return out;
+  }
+
+  async redeliver(hook: HookRef, deliveryId: number): Promise<void> {
+    const octokit = await this.octokit();
+    try {
+      await octokit.rest.repos.redeliverWebhookDelivery({
+        owner: hook.owner,
+        repo: hook.repo,
+        hook_id: hook.hookId,
+        delivery_id: deliveryId,
+      });
+    } catch (err) {
+      throw mapError(err, `redelivery ${deliveryId} of hook ${hook.hookId}`);
+    }
+  }
+
+  async setHookSecret(hook: HookRef, secret: string): Promise<void> {
+    const octokit = await this.octokit();
+    try {
+      await octokit.rest.repos.updateWebhookConfigForRepo({
+        owner: hook.owner,
+        repo: hook.repo,
+        hook_id: hook.hookId,
+        secret,
+        content_type: 'json',
+      });
+    } catch (err) {
+      throw mapError(err, `config of hook ${hook.hookId}`);
+    }
+  }
+
+  async ping(hook: HookRef): Promise<void> {
+    const octokit = await this.octokit();
+    try {
+      await octokit.rest.repos.pingWebhook({ owner: hook.owner, repo: hook.repo, hook_id: hook.hookId });
+    } catch (err) {
+      throw mapError(err, `ping of hook ${hook.hookId}`);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// Production dependencies of the rotation engine, built on first use.
+import { GITHUB_TOKEN_SECRET_ID, WEBHOOK_SECRET_CACHE_SECONDS } from '../platform/params';
+import { systemClock } from '../platform/domain/clock';
+import { OctokitGithubApi } from '../platform/github-api';
+import type { EngineDeps } from './engine';
+
+let deps: EngineDeps | undefined;
+
+export function defaultEngineDeps(): EngineDeps {
+  deps ??= {
+    clock: systemClock,
+    github: new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value()),
+    webhookSecretPropagationMs: (WEBHOOK_SECRET_CACHE_SECONDS.value() + 1) * 1000,
+    idToken: async (audience) => {
+      if (process.env.FUNCTIONS_EMULATOR === 'true') return undefined; // local callback servers take no token
+      const { GoogleAuth } = await import('google-auth-library');
+      const client = await new GoogleAuth().getIdTokenClient(audience);
+      return client.idTokenProvider.fetchIdToken(audience);
+    },
+  };
+  return deps;
+}

@@ -1,4 +1,0 @@
-import { REGION } from '../../config/params';
-
-/** Options every fireops function shares: one region, from the deploy-time param. */
-export const baseOptions = { region: REGION } as const;

@@ -1,0 +1,156 @@
+// redeliverFailedWebhooks (hourly): asks GitHub to redeliver the deliveries of the last 3 days that failed and that
+// fireops has not processed. Bounded per run; one run per schedule time (idempotency key) and never two at once
+// (lease); every redelivery and every run audited.
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { appendAudit } from '../platform/audit-log';
+import { db, firestoreModule } from '../platform/firestore';
+import { OctokitGithubApi, type GithubApi } from '../platform/github-api';
+import { logger } from '../platform/logger';
+import type { Actor } from '../platform/domain/audit-chain';
+import { runScheduledOnce } from '../platform/scheduled-run';
+import { readValidatedDoc } from '../platform/settings';
+import { loadSchemas } from '../platform/load-schemas';
+import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
+import { systemClock, type Clock } from '../platform/domain/clock';
+import { RECOVERY_WINDOW_MS, planRedeliveries, type DeliveryAttempt } from './domain/redelivery';
+import { DELIVERIES } from './deliveries';
+import { baseOptions } from '../platform/options';
+
+export const REDELIVERIES = 'redeliveries';
+const LEASE_MS = 15 * 60_000;
+
+export interface RedeliveryDeps {
+  api: GithubApi;
+  clock: Clock;
+  maxPerRun: number;
+}
+
+export interface RedeliveryRunResult {
+  ran: boolean;
+  reason?: string;
+  requested: string[];
+  skipped?: Record<string, number>;
+}
+
+export async function handleRedeliverFailedWebhooks(
+  schedule: { jobName?: string | undefined; scheduleTime?: string | undefined },
+  deps: RedeliveryDeps,
+): Promise<RedeliveryRunResult> {
+  const run = await runScheduledOnce(
+    'redeliverFailedWebhooks',
+    schedule,
+    { ttlMs: LEASE_MS, clock: deps.clock },
+    async ({ correlationId, actor }) => {
+      const log = logger({ function: 'redeliverFailedWebhooks', correlationId });
+      const settings = await readValidatedDoc('settings/github', (await loadSchemas()).githubSettingsSchema);
+      const hooks = settings?.hooks ?? [];
+      const requested: string[] = [];
+      const skipped: Record<string, number> = { delivered: 0, recorded: 0, gaveUp: 0, overLimit: 0 };
+      let budget = deps.maxPerRun;
+      const since = deps.clock.nowMs() - RECOVERY_WINDOW_MS;
+      for (const hook of hooks) {
+        const seen = await deps.api.listDeliveriesSince(hook, since);
+        const guids = [...new Set(seen.map((d) => d.guid))];
+        const { recorded, attempts } = await knownDeliveries(guids);
+        const attemptsSeen: DeliveryAttempt[] = seen.map((d) => ({
+          id: d.id,
+          guid: d.guid,
+          deliveredAtMs: d.deliveredAtMs,
+          statusCode: d.statusCode,
+        }));
+        const plan = planRedeliveries(attemptsSeen, recorded, attempts, budget);
+        for (const [k, v] of Object.entries(plan.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
+        for (const item of plan.redeliver) {
+          await deps.api.redeliver(hook, item.deliveryId);
+          budget -= 1;
+          requested.push(item.guid);
+          await recordRedelivery(hook, item, actor, correlationId, deps.clock);
+        }
+      }
+      await appendAudit(
+        'recovery',
+        {
+          actor,
+          action: 'recovery.run',
+          target: 'deliveries',
+          reason: `${requested.length} redelivery request(s) for ${hooks.length} hook(s)`,
+          correlationId,
+          details: { requested: requested.length, hooks: hooks.length, skipped, maxPerRun: deps.maxPerRun },
+        },
+        deps.clock,
+      );
+      log.info('recovery run done', { requested: requested.length, skipped });
+      return { requested, skipped };
+    },
+  );
+  if (run.kind === 'yielded') return { ran: false, reason: `lease held by ${run.heldBy}`, requested: [] };
+  if (run.kind === 'duplicate') return { ran: false, reason: 'duplicate schedule time', requested: [] };
+  return { ran: true, ...run.value };
+}
+
+/** GUIDs recorded (the relay audits and announces them), and how often fireops already asked to redeliver each. */
+async function knownDeliveries(guids: string[]) {
+  const firestore = db();
+  const recorded = new Set<string>();
+  const attempts = new Map<string, number>();
+  for (let i = 0; i < guids.length; i += 100) {
+    const chunk = guids.slice(i, i + 100);
+    const [deliveries, redeliveries] = await Promise.all([
+      firestore.getAll(...chunk.map((g) => firestore.collection(DELIVERIES).doc(g))),
+      firestore.getAll(...chunk.map((g) => firestore.collection(REDELIVERIES).doc(g))),
+    ]);
+    chunk.forEach((guid, j) => {
+      if (deliveries[j]?.exists) recorded.add(guid);
+      const n = redeliveries[j]?.get('attempts') as number | undefined;
+      if (n) attempts.set(guid, n);
+    });
+  }
+  return { recorded, attempts };
+}
+
+async function recordRedelivery(
+  hook: { owner: string; repo: string; hookId: number },
+  item: { guid: string; deliveryId: number; attemptsSoFar: number },
+  actor: Actor,
+  correlationId: string,
+  clock: Clock,
+) {
+  const { Timestamp, FieldValue } = firestoreModule();
+  await db()
+    .collection(REDELIVERIES)
+    .doc(item.guid)
+    .set(
+      {
+        attempts: FieldValue.increment(1),
+        lastRequestedAt: Timestamp.fromMillis(clock.nowMs()),
+        lastDeliveryId: item.deliveryId,
+        hook: `${hook.owner}/${hook.repo}#${hook.hookId}`,
+      },
+      { merge: true },
+    );
+  await appendAudit(
+    'recovery',
+    {
+      actor,
+      action: 'delivery.redelivery-requested',
+      target: `deliveries/${item.guid}`,
+      reason: `failed delivery ${item.deliveryId} not processed by fireops; attempt ${item.attemptsSoFar + 1}`,
+      correlationId,
+      details: { hookId: hook.hookId, repo: `${hook.owner}/${hook.repo}`, deliveryId: item.deliveryId },
+    },
+    clock,
+  );
+}
+
+let api: GithubApi | undefined;
+
+export const redeliverFailedWebhooks = onSchedule(
+  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  async (event) => {
+    api ??= new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value());
+    await handleRedeliverFailedWebhooks(
+      { jobName: event.jobName, scheduleTime: event.scheduleTime },
+      { api, clock: systemClock, maxPerRun: REDELIVERY_MAX_PER_RUN.value() },
+    );
+  },
+);

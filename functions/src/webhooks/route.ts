@@ -1,0 +1,131 @@
+// onOpsEvent: routes each normalized GitHub event (topic `ops-events`). Idempotent per CloudEvent id. Decisions
+// are webhooks/domain/routing.ts; this applies them: hook records, rollout requests, and an audit entry for each.
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { openAudit } from '../platform/audit-log';
+import { db, firestoreModule } from '../platform/firestore';
+import { runOnce } from '../platform/idempotency';
+import { logger } from '../platform/logger';
+import { readValidatedDoc } from '../platform/settings';
+import { loadSchemas } from '../platform/load-schemas';
+import { OPS_EVENTS_TOPIC } from '../platform/topics';
+import { systemClock, type Clock } from '../platform/domain/clock';
+import { TransientError, ValidationError } from '../platform/domain/errors';
+import { routeEvent, type RouteDecision } from './domain/routing';
+import { DELIVERIES, deliveryAuditStream } from './deliveries';
+import { runEventHandler } from '../platform/error-mapping';
+import { baseOptions } from '../platform/options';
+
+export const ROLLOUT_REQUESTS = 'rolloutRequests';
+export const GITHUB_HOOKS = 'githubHooks';
+
+export async function handleOpsEvent(
+  eventId: string,
+  message: unknown,
+  clock: Clock = systemClock,
+): Promise<RouteDecision> {
+  const schemas = await loadSchemas();
+  const e = schemas.parseOrThrow(schemas.opsEventSchema, message, 'ops-events message');
+  let settings;
+  try {
+    settings = await readValidatedDoc('settings/github', schemas.githubSettingsSchema);
+  } catch (err) {
+    // Not the event's fault: retry (Pub/Sub keeps it up to 7 days) until an admin fixes the settings.
+    if (err instanceof ValidationError) throw new TransientError(err.message);
+    throw err;
+  }
+  const decision = routeEvent(e, {
+    environments: settings?.environments ?? [],
+    releaseEnvironment: settings?.releaseEnvironment ?? 'production',
+    services: settings?.services ?? {},
+  });
+  const { Timestamp } = firestoreModule();
+  const firestore = db();
+  const stream = deliveryAuditStream(e.deliveryId, 'routing');
+
+  // Once per delivery, not per message: the relay may announce a delivery twice (at least once).
+  const result = await runOnce(
+    'routing',
+    e.deliveryId,
+    async ({ tx }) => {
+      const requestRef =
+        decision.kind === 'rollout-request'
+          ? firestore.collection(ROLLOUT_REQUESTS).doc(decision.request.id)
+          : undefined;
+      const existing = requestRef ? await tx.get(requestRef) : undefined;
+      const audit = await openAudit(tx, [stream], clock);
+      const now = Timestamp.fromMillis(clock.nowMs());
+      let action: string = `event.${decision.kind === 'rollout-request' ? 'rollout-requested' : decision.kind === 'record' ? 'recorded' : 'ignored'}`;
+      let reason = decision.reason;
+
+      if (decision.kind === 'record' && decision.what === 'ping' && e.hook) {
+        tx.set(firestore.collection(GITHUB_HOOKS).doc(String(e.hook.id)), {
+          repo: e.repo,
+          type: e.hook.type,
+          active: e.hook.active,
+          events: e.hook.events,
+          url: e.hook.url,
+          contentType: e.hook.contentType,
+          lastPingAt: now,
+          lastPingDeliveryId: e.deliveryId,
+        });
+      }
+      if (decision.kind === 'rollout-request' && requestRef) {
+        if (existing?.exists) {
+          // A second event for the same release/deployment (e.g. re-sent by hand with a new GUID).
+          action = 'event.rollout-request-exists';
+          reason = `rollout request ${decision.request.id} already exists`;
+        } else {
+          tx.create(requestRef, { ...decision.request, status: 'pending', createdAt: now });
+        }
+      }
+      tx.set(
+        firestore.collection(DELIVERIES).doc(e.deliveryId),
+        { routing: { decision: decision.kind, reason, routedAt: now, eventId } },
+        { merge: true },
+      );
+      audit.append(stream, {
+        actor: { type: 'github', id: e.actor ?? 'unknown' },
+        action,
+        target:
+          decision.kind === 'rollout-request'
+            ? `${ROLLOUT_REQUESTS}/${decision.request.id}`
+            : `${DELIVERIES}/${e.deliveryId}`,
+        reason,
+        correlationId: e.deliveryId,
+        details: {
+          type: e.type,
+          repo: e.repo,
+          ref: e.ref,
+          sha: e.sha,
+          environment: e.environment,
+          ...(e.workflowRun ? { conclusion: e.workflowRun.conclusion } : {}),
+          ...(e.deploymentStatus ? { state: e.deploymentStatus.state } : {}),
+        },
+      });
+      return { value: decision };
+    },
+    { clock, meta: { deliveryId: e.deliveryId } },
+  );
+  logger({ correlationId: e.deliveryId }).info('ops event routed', {
+    decision: decision.kind,
+    reason: decision.reason,
+    duplicate: result.duplicate,
+  });
+  return decision;
+}
+
+export const onOpsEvent = onMessagePublished(
+  { ...baseOptions, topic: OPS_EVENTS_TOPIC, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'onOpsEvent' });
+    await runEventHandler(log, async () => {
+      let json: unknown;
+      try {
+        json = event.data.message.json;
+      } catch {
+        json = undefined;
+      }
+      await handleOpsEvent(event.id, json);
+    });
+  },
+);
