@@ -1,5 +1,5 @@
-// Type-checked typescript-eslint for functions/ and test/; `core/` may not import Firebase, Google Cloud or
-// adapters (it holds the pure decisions, tested without emulators).
+// Type-checked typescript-eslint for functions/ and test/; every `domain/` folder (platform's and each
+// capability's) holds pure decisions, tested without emulators: it may import only other domain modules.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['functions/src/core/**/*.ts'],
+    files: ['functions/src/**/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -42,19 +42,19 @@ export default tseslint.config(
           patterns: [
             {
               group: ['firebase-*', 'firebase-*/**', 'firebase', '@firebase/*'],
-              message: 'core/ is pure: no Firebase imports.',
+              message: 'domain/ is pure: no Firebase imports.',
             },
             {
               group: ['@google-cloud/*', 'google-*', '@grpc/*'],
-              message: 'core/ is pure: no Google Cloud imports.',
+              message: 'domain/ is pure: no Google Cloud imports.',
             },
             {
-              group: ['**/adapters/**', '**/adapters', '../adapters/*', '**/triggers/**'],
-              message: 'core/ may not depend on adapters or triggers.',
+              regex: '^\\.\\./(?!(?:\\.\\./)*[\\w-]+/domain/)(?!(?:\\.\\./)*domain/)',
+              message: 'domain/ may import only domain modules (its own, or another domain/ folder).',
             },
             {
               group: ['@octokit/*', 'express', 'zod'],
-              message: 'core/ is pure: I/O and validation live outside it.',
+              message: 'domain/ is pure: I/O and validation live outside it.',
             },
           ],
         },

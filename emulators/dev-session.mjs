@@ -16,9 +16,9 @@ const rest = firestoreRest({ project });
 const seed = JSON.parse(readFileSync(path.join(ROOT, 'emulators', 'seed', 'firestore.json'), 'utf8'));
 const seeded = await seedFirestore(rest, seed);
 
-// Play GitHub: a hook on the demo repository pointing at githubWebhook, signed with the demo secret.
+// Play GitHub: a hook on the demo repository pointing at webhooks-githubWebhook, signed with the demo secret.
 const githubUrl = process.env.GITHUB_API_URL;
-const webhookUrl = `${functionsUrl}/${project}/${region}/githubWebhook`;
+const webhookUrl = `${functionsUrl}/${project}/${region}/webhooks-githubWebhook`;
 const hook = await fetch(`${githubUrl}/_stand-in/hooks`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -83,16 +83,16 @@ Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
     'http://${process.env.FIRESTORE_EMULATOR_HOST}/v1/projects/${project}/databases/(default)/documents/flags/newOnboarding' \\
     -d '{"fields":{"enabled":{"booleanValue":true},"rolloutPercent":{"integerValue":"150"},"description":{"stringValue":"oops"}}}'
 
-Play GitHub (the stand-in signs and sends a release to githubWebhook): a canary rollout of Hello-World starts
+Play GitHub (the stand-in signs and sends a release to webhooks-githubWebhook): a canary rollout of Hello-World starts
 (rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 6 to 8 minutes, judged on the
 demo health checks (canaryPolicies/Hello-World):
   curl -X POST ${githubUrl}/_stand-in/hooks/${hook.id}/deliver -H 'content-type: application/json' \\
     -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'
 
-  GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> githubWebhook)
+  GitHub stand-in          ${githubUrl}   (hook ${hook.id} -> webhooks-githubWebhook)
 
 Health: two demo checks are probed every minute from europe-west1 and africa-south1 (healthCycles, healthStatus);
-the public status (after the first 10-minute rollup): ${functionsUrl}/${project}/${region}/status
+the public status (after the first 10-minute rollup): ${functionsUrl}/${project}/${region}/health-status
 
 Backups: an export of the demo data runs now (backups/{id}: running -> verified), a restore drill 20 s later
 (drills/{id}: passed). The bucket gs://demo-fireops-backups is the folder
@@ -106,8 +106,8 @@ const scheduler = startScheduler({ functions: scheduled, baseUrl: functionsUrl, 
 if (scheduled.length === 0) console.log('[scheduler] no scheduled functions in this build');
 
 // The daily export would not run during a demo: run one now, and a restore drill once it has been verified.
-const exportFn = scheduled.find((f) => f.id === 'scheduledExport');
-const drillFn = scheduled.find((f) => f.id === 'restoreDrill');
+const exportFn = scheduled.find((f) => f.id === 'backups-scheduledExport');
+const drillFn = scheduled.find((f) => f.id === 'backups-restoreDrill');
 if (exportFn) {
   await scheduler.fire(exportFn, Math.floor(Date.now() / 1000) * 1000);
   if (drillFn)

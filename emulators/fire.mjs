@@ -2,7 +2,7 @@
 // Fires one scheduled function of the running local suite once, as Cloud Scheduler would (the Functions emulator
 // never fires them by itself):
 //
-//   npm run fire -- probeCycleAfricaSouth1            now
+//   npm run fire -- health-probeCycleAfricaSouth1            now
 //   npm run fire -- scheduledExport 2026-12-04T02:00:00Z   as the run of that schedule time
 //
 // It finds the function's region in the build (functions/lib), POSTs to its `{id}-0` route with the scheduler's

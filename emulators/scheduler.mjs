@@ -76,12 +76,26 @@ function cronNext(expr, describe) {
   };
 }
 
+/**
+ * Every function a module exports, as `[id, fn]`: a value with `__endpoint` is a function; a plain object is a
+ * deploy group (`export * as health from './health/functions'`), whose functions firebase-tools names
+ * `group-name` (`health-probeCycleEuropeWest1`).
+ */
+export function exportedFunctions(mod, prefix = '') {
+  const out = [];
+  for (const [key, value] of Object.entries(mod ?? {})) {
+    if (value?.__endpoint) out.push([prefix + key, value]);
+    else if (value && typeof value === 'object') out.push(...exportedFunctions(value, `${prefix}${key}-`));
+  }
+  return out;
+}
+
 /** Scheduled functions exported by the built codebase: `[{ id, schedule, timeZone }]`. */
 export function findScheduledFunctions(indexJs) {
   const require = createRequire(indexJs);
   const mod = require(indexJs);
   const out = [];
-  for (const [id, fn] of Object.entries(mod)) {
+  for (const [id, fn] of exportedFunctions(mod)) {
     const trigger = fn?.__endpoint?.scheduleTrigger;
     if (!trigger) continue;
     const schedule =
@@ -97,7 +111,7 @@ export function findScheduledFunctions(indexJs) {
 /**
  * The request Cloud Scheduler would send to fire `fn` at `scheduleTime` (ms, or a string put in the header as
  * is): POST {baseUrl}/{project}/{region}/{id}-0, the route the Functions emulator serves a scheduled function on
- * (not /{id}, which answers 404), in the function's own region (probeCycleAfricaSouth1 is in africa-south1).
+ * (not /{id}, which answers 404), in the function's own region (health-probeCycleAfricaSouth1 is in africa-south1).
  */
 export function scheduledRequest(fn, { baseUrl, project, region, scheduleTime }) {
   const where = fn.region ?? region;
@@ -135,7 +149,7 @@ export function fireCommand(fn, opts) {
 export function describeFunctions(indexJs, { baseUrl, project, region }) {
   const mod = createRequire(indexJs)(indexJs);
   const scheduled = new Map(findScheduledFunctions(indexJs).map((f) => [f.id, f]));
-  return Object.entries(mod).map(([id, fn]) => {
+  return exportedFunctions(mod).map(([id, fn]) => {
     const endpoint = fn?.__endpoint ?? {};
     const declared = Array.isArray(endpoint.region) ? endpoint.region[0] : undefined;
     const where = typeof declared === 'string' ? declared : region;

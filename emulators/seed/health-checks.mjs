@@ -18,7 +18,7 @@ export function demoHealthChecks({ firestoreHost, webhookUrl }) {
       ...tolerant,
     },
     'github-webhook': {
-      name: 'githubWebhook refuses GET',
+      name: 'webhooks-githubWebhook refuses GET',
       type: 'http',
       target: webhookUrl,
       conditions: ['status == 405'],

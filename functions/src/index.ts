@@ -1,21 +1,10 @@
-// Deployed functions, and nothing else: each trigger file wires one function; see README for what each does.
-export { onFlagWritten } from './flags/engine';
-export { verifyAuditLog } from './platform/verify-audit-log';
-export { notifyAlerts, notifySweep } from './platform/notifier';
-export { githubWebhook } from './webhooks/receive';
-export { onDeliveryRecorded } from './webhooks/relay';
-export { onOpsEvent } from './webhooks/route';
-export { redeliverFailedWebhooks } from './webhooks/redeliver';
-export { onSecretEvent } from './rotation/fn-on-secret-event';
-export { rotationSweep } from './rotation/fn-rotation-sweep';
-export { onSecretPolicyWritten } from './rotation/fn-on-secret-policy-written';
-export { scheduledExport } from './backups/fn-scheduled-export';
-export { backupMonitor } from './backups/fn-backup-monitor';
-export { onBackupKick } from './backups/fn-on-backup-kick';
-export { restoreDrill } from './backups/fn-restore-drill';
-export { onHealthCheckWritten } from './health/catalog';
-// probeCycleEuropeWest1, probeCycleAfricaSouth1, ...: one per region in PROBE_REGIONS (see the file).
-export * from './health/fn-probe-cycle';
-export { healthRollup } from './health/fn-health-rollup';
-export { status } from './health/status';
-export { onRolloutRequest, onRolloutCommand, canaryKick, canaryController } from './canary/functions';
+// Deployed functions, and nothing else: one deploy group per capability, so `firebase deploy --only
+// functions:health` deploys one capability and every function id says its capability (`health-probeCycleEuropeWest1`,
+// `webhooks-githubWebhook`). docs/reference/functions.md lists them all.
+export * as platform from './platform/functions';
+export * as flags from './flags/functions';
+export * as webhooks from './webhooks/functions';
+export * as rotation from './rotation/functions';
+export * as backups from './backups/functions';
+export * as health from './health/functions';
+export * as canary from './canary/functions';

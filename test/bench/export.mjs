@@ -17,7 +17,11 @@ export async function exportBench() {
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
   const lib = (p) => fnRequire(`./lib/${p}`);
   const { db } = lib('platform/firestore.js');
-  const engine = lib('backups/engine.js');
+  const engine = {
+    ...lib('backups/export.js'),
+    ...lib('backups/monitor.js'),
+    ...lib('backups/drill.js'),
+  };
   const { FirestoreAdminExportApi } = lib('backups/firestore-admin-client.js');
   const { CloudStorageObjectStore } = lib('backups/storage-client.js');
   const { drillDb, clearDatabase } = lib('backups/data.js');

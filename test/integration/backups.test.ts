@@ -6,13 +6,11 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  applyRetention,
-  handleBackupMonitor,
-  handleRestoreDrill,
-  handleScheduledExport,
-  type BackupDeps,
-} from '../../functions/src/backups/engine';
+import { type BackupDeps } from '../../functions/src/backups/common';
+import { handleScheduledExport } from '../../functions/src/backups/export';
+import { handleBackupMonitor } from '../../functions/src/backups/monitor';
+import { applyRetention } from '../../functions/src/backups/retention';
+import { handleRestoreDrill } from '../../functions/src/backups/drill';
 import { drillDb } from '../../functions/src/backups/data';
 import { CloudStorageObjectStore } from '../../functions/src/backups/storage-client';
 import { db, firestoreModule } from '../../functions/src/platform/firestore';

@@ -23,17 +23,17 @@ beforeAll(async () => {
 });
 
 describe('npm start prints how to reach each function', () => {
-  it('lists every scheduled function, probeCycleAfricaSouth1 in africa-south1', () => {
+  it('lists every scheduled function, health-probeCycleAfricaSouth1 in africa-south1', () => {
     expect(scheduled.map((f) => f.id)).toEqual(
       expect.arrayContaining([
-        'scheduledExport',
-        'restoreDrill',
-        'probeCycleEuropeWest1',
-        'probeCycleAfricaSouth1',
+        'backups-scheduledExport',
+        'backups-restoreDrill',
+        'health-probeCycleEuropeWest1',
+        'health-probeCycleAfricaSouth1',
       ]),
     );
-    expect(scheduled.find((f) => f.id === 'probeCycleAfricaSouth1')!.how).toContain(
-      `/${PROJECT_ID}/africa-south1/probeCycleAfricaSouth1-0`,
+    expect(scheduled.find((f) => f.id === 'health-probeCycleAfricaSouth1')!.how).toContain(
+      `/${PROJECT_ID}/africa-south1/health-probeCycleAfricaSouth1-0`,
     );
   });
 
@@ -52,7 +52,9 @@ describe('npm start prints how to reach each function', () => {
 
   it('every printed HTTP URL reaches its function (not the emulator 404)', async () => {
     const http = functions.filter((f) => f.kind === 'http');
-    expect(http.map((f) => f.id)).toEqual(expect.arrayContaining(['githubWebhook', 'status']));
+    expect(http.map((f) => f.id)).toEqual(
+      expect.arrayContaining(['webhooks-githubWebhook', 'health-status']),
+    );
     for (const f of http) {
       const res = await fetch(f.how, { signal: AbortSignal.timeout(scaled(60_000)) });
       expect([f.id, res.status], await res.text()).not.toEqual([f.id, 404]);

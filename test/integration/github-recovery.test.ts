@@ -45,7 +45,7 @@ beforeEach(async () => {
     await control('POST', '/hooks', {
       owner,
       repo,
-      url: `${FUNCTIONS_URL}/githubWebhook`,
+      url: `${FUNCTIONS_URL}/webhooks-githubWebhook`,
       secret: WEBHOOK_SECRET_V1,
     })
   ).id;

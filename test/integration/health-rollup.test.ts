@@ -211,7 +211,7 @@ describe('healthRollup', () => {
 });
 
 describe('status (Functions emulator)', () => {
-  const url = `${FUNCTIONS_URL}/status`;
+  const url = `${FUNCTIONS_URL}/health-status`;
 
   it('answers 503 before the first rollup and 405 to anything but GET', async () => {
     const none = await fetch(url);

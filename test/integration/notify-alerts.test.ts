@@ -16,11 +16,11 @@ import {
   MAX_NOTIFY_ATTEMPTS,
   createAlertDeps,
   handleAlert,
-  notifyAlerts,
   notifyBackoffMs,
   notifyKey,
   sweepAlerts,
 } from '../../functions/src/platform/notifier';
+import { notifyAlerts } from '../../functions/src/platform/functions';
 import { runEventHandler } from '../../functions/src/platform/error-mapping';
 import { rest } from '../support/emulators';
 import { fnRequire } from '../support/functions-require';

@@ -485,7 +485,7 @@ describe('github-webhook strategy', () => {
     const { id: hookId } = (await standIn('POST', '/hooks', {
       owner,
       repo,
-      url: `${FUNCTIONS_URL}/githubWebhook`,
+      url: `${FUNCTIONS_URL}/webhooks-githubWebhook`,
       secret: WEBHOOK_SECRET_V1,
     })) as { id: number };
     await writePolicy(WEBHOOK_SECRET_ID, {
@@ -619,7 +619,7 @@ describe('github-webhook strategy', () => {
     await writeGithubSettings();
     let pingsRefused = 0;
     const proxy = await startWebhookProxy(
-      `${FUNCTIONS_URL}/githubWebhook`,
+      `${FUNCTIONS_URL}/webhooks-githubWebhook`,
       (event) => event === 'ping' && pingsRefused++ === 0,
     );
     try {
@@ -732,7 +732,7 @@ describe('rollback', () => {
     const { id: hookId } = (await standIn('POST', '/hooks', {
       owner,
       repo,
-      url: `${FUNCTIONS_URL}/githubWebhook`,
+      url: `${FUNCTIONS_URL}/webhooks-githubWebhook`,
       secret: v1,
     })) as { id: number };
     const configPath = `/repos/${owner}/${repo}/hooks/${hookId}/config`;

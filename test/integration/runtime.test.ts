@@ -16,7 +16,7 @@ describe('runtime', () => {
     // can fail to load a function on a loaded machine: ask again until it answers.
     const res = await waitFor(
       async () => {
-        const r = await fetch(`${FUNCTIONS_URL}/status`, { method: 'POST' });
+        const r = await fetch(`${FUNCTIONS_URL}/health-status`, { method: 'POST' });
         return r.status === 405 ? r : undefined;
       },
       { timeoutMs: 45_000, intervalMs: 500, what: 'status to answer 405' },

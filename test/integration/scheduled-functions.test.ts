@@ -22,19 +22,19 @@ beforeEach(async () => {
 
 describe('npm run fire', () => {
   it('fires one scheduled function in its own region and reports its answer', () => {
-    const run = fire('probeCycleAfricaSouth1');
+    const run = fire('health-probeCycleAfricaSouth1');
     expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/^probeCycleAfricaSouth1 \(africa-south1\) @ \S+ -> 200/);
+    expect(run.stdout).toMatch(/^health-probeCycleAfricaSouth1 \(africa-south1\) @ \S+ -> 200/);
     expect(run.status).toBe(0);
   });
 
   it('runs a given schedule time, and refuses what it cannot fire, naming what it can', () => {
-    const run = fire('healthRollup', '2026-12-04T02:00:00Z');
-    expect(run.stdout).toMatch(/^healthRollup \(europe-west1\) @ 2026-12-04T02:00:00.000Z -> 200/);
+    const run = fire('health-healthRollup', '2026-12-04T02:00:00Z');
+    expect(run.stdout).toMatch(/^health-healthRollup \(europe-west1\) @ 2026-12-04T02:00:00.000Z -> 200/);
     const unknown = fire('noSuchFunction');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('scheduledExport');
-    const badTime = fire('healthRollup', 'yesterday');
+    expect(unknown.stderr).toContain('backups-scheduledExport');
+    const badTime = fire('health-healthRollup', 'yesterday');
     expect(badTime.status).toBe(2);
     expect(badTime.stderr).toContain('not a time');
   });

@@ -4,7 +4,7 @@ import { appendAudit } from '../../functions/src/platform/audit-log';
 import { FUNCTIONS_URL, rest } from '../support/emulators';
 import { idToken } from '../support/auth';
 
-const url = `${FUNCTIONS_URL}/verifyAuditLog`;
+const url = `${FUNCTIONS_URL}/platform-verifyAuditLog`;
 
 async function call(query: string, token?: string) {
   const res = await fetch(`${url}${query}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });

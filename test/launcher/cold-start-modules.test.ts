@@ -30,7 +30,10 @@ describe('functions/lib/index.js at cold start', () => {
         [
           'health/probe.js',
           'health/engine.js',
-          'backups/engine.js',
+          'backups/export.js',
+          'backups/monitor.js',
+          'backups/retention.js',
+          'backups/drill.js',
           'canary/controller.js',
           'health/domain/ip-ranges.js',
         ].includes(f),

@@ -51,7 +51,7 @@ export async function deliver(d: Delivery): Promise<{ status: number; body: any;
   }
   const method = d.method ?? 'POST';
   // Retried while the Functions emulator fails to load githubWebhook (issue 16.6); a delivery is idempotent by guid.
-  const res = await callFunction(`${FUNCTIONS_URL}/githubWebhook`, {
+  const res = await callFunction(`${FUNCTIONS_URL}/webhooks-githubWebhook`, {
     method,
     headers,
     ...(method === 'GET' || method === 'HEAD' ? {} : { body }),

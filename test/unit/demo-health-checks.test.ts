@@ -6,7 +6,7 @@ import { demoHealthChecks } from '../../emulators/seed/health-checks.mjs';
 
 const checks = demoHealthChecks({
   firestoreHost: '127.0.0.1:8080',
-  webhookUrl: 'http://127.0.0.1:5001/demo-fireops/europe-west1/githubWebhook',
+  webhookUrl: 'http://127.0.0.1:5001/demo-fireops/europe-west1/webhooks-githubWebhook',
 });
 
 describe('demo health checks', () => {

@@ -1,5 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { TransientError, ValidationError, isValidationError } from '../../functions/src/platform/domain/errors';
+import {
+  TransientError,
+  ValidationError,
+  isValidationError,
+} from '../../functions/src/platform/domain/errors';
 
 describe('ValidationError', () => {
   it('carries message, name and field', () => {

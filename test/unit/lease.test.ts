@@ -1,5 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { decideLease, mayRelease, type LeaseDecision, type LeaseState } from '../../functions/src/platform/domain/lease';
+import {
+  decideLease,
+  mayRelease,
+  type LeaseDecision,
+  type LeaseState,
+} from '../../functions/src/platform/domain/lease';
 
 const NOW = 1_000_000;
 const TTL = 60_000;

@@ -1,6 +1,6 @@
 // Shared wiring of the backup functions (scheduledExport, backupMonitor, onBackupKick, restoreDrill): the engine's
-// production dependencies, built on first use. The engine itself is backups/engine.ts.
-import type { BackupDeps } from './engine';
+// production dependencies, built on first use. The workflows are export.ts, monitor.ts, retention.ts and drill.ts.
+import type { BackupDeps } from './common';
 import { CloudStorageObjectStore } from './storage-client';
 import { FirestoreAdminExportApi } from './firestore-admin-client';
 import { DRILL_DATABASE, EXPORT_STALL_MINUTES, EXPORT_TIME_ZONE } from '../platform/params';

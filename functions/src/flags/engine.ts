@@ -1,6 +1,5 @@
 // `flags/{key}`: every write is validated. Valid changes are audited with their diff and who made them; invalid
 // ones are reverted to the last valid state (only if no later write has landed), audited and alerted.
-import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import type { DocumentData } from 'firebase-admin/firestore';
 import { openAudit } from '../platform/audit-log';
 import { alertPublish } from '../platform/alerts';
@@ -17,8 +16,6 @@ import {
   type ValidationOutcome,
 } from './domain/flags';
 import { loadSchemas } from '../platform/load-schemas';
-import { runEventHandler } from '../platform/error-mapping';
-import { baseOptions } from '../platform/options';
 import { actorFromAuth } from '../platform/actor';
 
 export const FLAGS = 'flags';
@@ -36,27 +33,7 @@ export interface FlagWriteEvent {
   before: DocumentData | undefined;
 }
 
-export const onFlagWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: 'flags/{key}', retry: true },
-  async (event) => {
-    const before = event.data?.before;
-    const after = event.data?.after;
-    const flagEvent: FlagWriteEvent = {
-      id: event.id,
-      key: event.params.key,
-      timeMs: Date.parse(event.time),
-      authType: event.authType,
-      authId: event.authId,
-      before: before?.exists ? before.data() : undefined,
-      after: after?.exists ? after.data() : undefined,
-      afterUpdateTime: after?.exists && after.updateTime ? timeKey(after.updateTime) : undefined,
-    };
-    const log = logger({ correlationId: event.id, flag: flagEvent.key });
-    await runEventHandler(log, () => handleFlagWrite(flagEvent));
-  },
-);
-
-function timeKey(t: { seconds: number; nanoseconds: number }): string {
+export function timeKey(t: { seconds: number; nanoseconds: number }): string {
   return `${t.seconds}.${String(t.nanoseconds).padStart(9, '0')}`;
 }
 

@@ -2,14 +2,12 @@
 // (what the probe cycle runs) and is audited with its diff; an invalid one is refused with the field named,
 // audited and alerted, and the previous valid definition stays in the catalog and keeps running. Events can
 // arrive out of order: the catalog remembers each check's source update time and never goes back.
-import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import type { DocumentData } from 'firebase-admin/firestore';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
 import { HEALTH_CATALOG, HEALTH_CHECKS, HEALTH_STREAM, type HealthCatalogDoc } from './docs';
 import { runOnce } from '../platform/idempotency';
-import { logger } from '../platform/logger';
 import { loadSchemas } from '../platform/load-schemas';
 import { PROBE_REGIONS } from '../platform/params';
 import { toJsonValue } from '../platform/domain/canonical-json';
@@ -17,8 +15,6 @@ import { systemClock, type Clock } from '../platform/domain/clock';
 import { diffFields } from '../platform/domain/diff';
 import { ValidationError } from '../platform/domain/errors';
 import { actorFromAuth } from '../platform/actor';
-import { runEventHandler } from '../platform/error-mapping';
-import { baseOptions } from '../platform/options';
 
 export interface HealthCheckWriteEvent {
   id: string;
@@ -163,23 +159,3 @@ async function parse(data: DocumentData, probeRegions: readonly string[]) {
     throw err;
   }
 }
-
-export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${HEALTH_CHECKS}/{checkId}`, retry: true },
-  async (event) => {
-    const after = event.data?.after;
-    const log = logger({ correlationId: event.id, function: 'onHealthCheckWritten' });
-    await runEventHandler(log, async () => {
-      const result = await handleHealthCheckWrite({
-        id: event.id,
-        checkId: event.params.checkId,
-        authType: event.authType,
-        authId: event.authId,
-        after: after?.exists ? after.data() : undefined,
-        sourceTimeMs:
-          after?.exists && after.updateTime ? after.updateTime.toMillis() : Date.parse(event.time),
-      });
-      log.info('health check edit judged', { checkId: event.params.checkId, ...result });
-    });
-  },
-);

@@ -7,7 +7,7 @@
 // not hold (it is 10 minutes behind; states change within a minute). Both are cached per instance for CACHE_MS and
 // the response says `Cache-Control: public, max-age=30`, so browsers and a CDN (Firebase Hosting rewrite) serve
 // repeats: at most 2 x (1 + checks) reads a minute per instance, whatever the traffic.
-import { onRequest, type Request } from 'firebase-functions/v2/https';
+import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { db } from '../platform/firestore';
 import { HEALTH_STATUS, HEALTH_SUMMARY, type HealthSummaryDoc } from './docs';
@@ -17,7 +17,6 @@ import { systemClock, type Clock } from '../platform/domain/clock';
 import type { HealthState } from './domain/health';
 import { statusOf, type PublicStatus } from './domain/summary';
 import { sendHttpError } from '../platform/error-mapping';
-import { baseOptions } from '../platform/options';
 
 export const CACHE_MS = 30_000;
 const STATES: ReadonlySet<string> = new Set<HealthState>(['up', 'degraded', 'down', 'unknown']);
@@ -82,5 +81,3 @@ export function createStatusHandler(deps: StatusDeps = firestoreDeps) {
 }
 
 export const handleStatus = createStatusHandler();
-
-export const status = onRequest({ ...baseOptions }, (req, res) => handleStatus(req, res));

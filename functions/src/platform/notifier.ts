@@ -17,8 +17,6 @@
 //
 // Configuration problems are not retried but never swallow the alert: it is logged first, and an invalid
 // `settings/alerts`, a missing secret or a secret that holds no usable URL add a warning naming what to fix.
-import { onMessagePublished } from 'firebase-functions/v2/pubsub';
-import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { CHAT_POST_TIMEOUT_MS, ChatWebhook, chatMessageFor } from './chat-webhook';
 import { openAudit } from './audit-log';
 import { db, firestoreModule } from './firestore';
@@ -28,11 +26,8 @@ import { cachedValidatedDoc } from './settings';
 import { loadSchemas } from './load-schemas';
 import type { Alert } from './schema';
 import type { AlertSettings } from '../health/schema';
-import { OPS_ALERTS_TOPIC } from './topics';
 import { systemClock, type Clock } from './domain/clock';
 import { ValidationError } from './domain/errors';
-import { runEventHandler } from './error-mapping';
-import { baseOptions } from './options';
 
 /** An admin's edit of settings/alerts takes effect within this on every instance. */
 export const ALERT_SETTINGS_CACHE_MS = 60_000;
@@ -248,28 +243,3 @@ export async function sweepAlerts(deps: AlertDeps = defaultAlertDeps()): Promise
 
 /** Alerts re-sent per sweep: more wait for the next one (a backlog that large means the chat is down anyway). */
 const SWEEP_BATCH = 100;
-
-export const notifyAlerts = onMessagePublished(
-  { ...baseOptions, topic: OPS_ALERTS_TOPIC, retry: true },
-  async (event) => {
-    const log = logger({ correlationId: event.id });
-    await runEventHandler(log, async () => {
-      let json: unknown;
-      try {
-        json = event.data.message.json;
-      } catch {
-        json = undefined; // not JSON: refused by the schema below with a clear message
-      }
-      await handleAlert(json);
-    });
-  },
-);
-
-/** Every 5 minutes: the retry of failed chat posts that does not depend on Pub/Sub redelivery (see the top). */
-export const notifySweep = onSchedule(
-  { ...baseOptions, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0 },
-  async () => {
-    const outcome = await sweepAlerts();
-    if (outcome.retried) logger({ function: 'notifySweep' }).info('alerts re-sent', { ...outcome });
-  },
-);

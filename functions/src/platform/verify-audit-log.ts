@@ -1,13 +1,12 @@
 // HTTPS, admins only: walks the audit log's hash chains and reports the first broken or missing link per stream.
 //   GET /verifyAuditLog?stream=flags      Authorization: Bearer <Firebase ID token with custom claim admin=true>
-import { onRequest, type Request } from 'firebase-functions/v2/https';
+import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { listAuditStreams, verifyAuditStream } from './audit-log';
 import { adminApp } from './firestore';
 import { logger } from './logger';
 import { STREAM_PATTERN } from './domain/audit-chain';
 import { sendHttpError } from './error-mapping';
-import { baseOptions } from './options';
 
 export type TokenVerifier = (idToken: string) => Promise<{ uid: string; admin?: unknown }>;
 
@@ -63,5 +62,3 @@ export async function handleVerifyAuditLog(
     sendHttpError(res, log, err);
   }
 }
-
-export const verifyAuditLog = onRequest({ ...baseOptions }, (req, res) => handleVerifyAuditLog(req, res));

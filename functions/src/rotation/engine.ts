@@ -22,13 +22,7 @@ import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
 import { logger } from '../platform/logger';
-import {
-  abandonPending,
-  createPendingVersion,
-  destroyVersion,
-  promote,
-  retirePrevious,
-} from './secrets';
+import { abandonPending, createPendingVersion, destroyVersion, promote, retirePrevious } from './secrets';
 import { strategyFor, type StrategyDeps } from './strategies';
 
 export const ROTATIONS = 'rotations';

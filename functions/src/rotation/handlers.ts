@@ -1,5 +1,5 @@
-// Handlers of the secret rotation functions: Secret Manager's notices (on-secret-event.ts), the hourly sweep
-// (rotation-sweep.ts) and admin edits of `secretPolicies/{secretId}` (on-secret-policy-written.ts). Decisions:
+// Handlers of the secret rotation functions (functions.ts): Secret Manager's notices, the hourly sweep and
+// admin edits of `secretPolicies/{secretId}`. Decisions:
 // rotation/domain/rotation.ts; engine: rotation/engine.ts.
 import type { DocumentData } from 'firebase-admin/firestore';
 import { alertPublish } from '../platform/alerts';
@@ -8,13 +8,7 @@ import { db } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { runScheduledOnce } from '../platform/scheduled-run';
-import {
-  ROTATION_LOCKS,
-  activeRotationIds,
-  advanceRotation,
-  startRotation,
-  type EngineDeps,
-} from './engine';
+import { ROTATION_LOCKS, activeRotationIds, advanceRotation, startRotation, type EngineDeps } from './engine';
 import { defaultEngineDeps } from './deps';
 import { loadSchemas } from '../platform/load-schemas';
 import type { SecretPolicy } from './schema';

@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { redactor } from '../platform/domain/redact';
 import { PREVIOUS_EXPIRES_ANNOTATION } from '../webhooks/webhook-secrets';
-import { accessSecretValue, secretError, secretManager, secretName, versionName } from '../platform/secret-manager';
+import {
+  accessSecretValue,
+  secretError,
+  secretManager,
+  secretName,
+  versionName,
+} from '../platform/secret-manager';
 
 export const ROTATION_ANNOTATION = 'fireops-rotation-id';
 export const CREATE_STARTED_ANNOTATION = 'fireops-rotation-create-started-at';

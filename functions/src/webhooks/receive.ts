@@ -6,7 +6,7 @@
 // 405 method, 415 content type, 413 size (before parsing), 400 missing headers, 401 signature (before parsing).
 // Then: 400 invalid payload (recorded as rejected, payload not kept); 202 accepted or ignored; 200 duplicate.
 import { createHash } from 'node:crypto';
-import { onRequest, type Request } from 'firebase-functions/v2/https';
+import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { checkSignature } from './signature';
 import { db, firestoreModule } from '../platform/firestore';
@@ -27,7 +27,6 @@ import type { AuditInput } from '../platform/domain/audit-chain';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { normalizeEvent, type GithubPayload } from './domain/normalize';
-import { baseOptions } from '../platform/options';
 import { DELIVERIES } from './deliveries';
 import { sendHttpError } from '../platform/error-mapping';
 
@@ -308,9 +307,3 @@ async function acceptDelivery(
     res.status(202).json({ accepted: true, deliveryId: guid });
   }
 }
-
-// GitHub stops waiting after 10 s, but the function may run longer: work GitHub gave up on still completes (the
-// delivery is recorded, so the recovery job will not ask for it again), rather than being cut mid-way.
-export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (req, res) =>
-  handleGithubWebhook(req, res, defaultWebhookDeps()),
-);

@@ -1,20 +1,18 @@
 // redeliverFailedWebhooks (hourly): asks GitHub to redeliver the deliveries of the last 3 days that failed and that
 // fireops has not processed. Bounded per run; one run per schedule time (idempotency key) and never two at once
 // (lease); every redelivery and every run audited.
-import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { appendAudit } from '../platform/audit-log';
-import { db, firestoreModule } from '../platform/firestore';
-import { OctokitGithubApi, type GithubApi } from '../platform/github-api';
-import { logger } from '../platform/logger';
 import type { Actor } from '../platform/domain/audit-chain';
+import { type Clock, systemClock } from '../platform/domain/clock';
+import { db, firestoreModule } from '../platform/firestore';
+import { type GithubApi, OctokitGithubApi } from '../platform/github-api';
+import { loadSchemas } from '../platform/load-schemas';
+import { logger } from '../platform/logger';
+import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { readValidatedDoc } from '../platform/settings';
-import { loadSchemas } from '../platform/load-schemas';
-import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
-import { systemClock, type Clock } from '../platform/domain/clock';
-import { RECOVERY_WINDOW_MS, planRedeliveries, type DeliveryAttempt } from './domain/redelivery';
 import { DELIVERIES } from './deliveries';
-import { baseOptions } from '../platform/options';
+import { type DeliveryAttempt, planRedeliveries, RECOVERY_WINDOW_MS } from './domain/redelivery';
 
 export const REDELIVERIES = 'redeliveries';
 const LEASE_MS = 15 * 60_000;
@@ -143,14 +141,8 @@ async function recordRedelivery(
 }
 
 let api: GithubApi | undefined;
-
-export const redeliverFailedWebhooks = onSchedule(
-  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
-  async (event) => {
-    api ??= new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value());
-    await handleRedeliverFailedWebhooks(
-      { jobName: event.jobName, scheduleTime: event.scheduleTime },
-      { api, clock: systemClock, maxPerRun: REDELIVERY_MAX_PER_RUN.value() },
-    );
-  },
-);
+/** Production dependencies of the sweep, built on first use. */
+export function defaultRedeliveryDeps(): RedeliveryDeps {
+  api ??= new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value());
+  return { api, clock: systemClock, maxPerRun: REDELIVERY_MAX_PER_RUN.value() };
+}

@@ -2,16 +2,12 @@
 // audit entry to its hash chain and publishes its announcement on ops-events, then clears both from the document.
 // Off GitHub's 10-second path, retried until done: a delivery recorded is always audited and, if accepted,
 // announced (at least once; onOpsEvent routes once per delivery GUID).
-import { onDocumentCreated } from 'firebase-functions/v2/firestore';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
-import { logger } from '../platform/logger';
 import { publishJson, type Publish } from '../platform/pubsub';
 import type { AuditInput } from '../platform/domain/audit-chain';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { DELIVERIES, deliveryAuditStream } from './deliveries';
-import { runEventHandler } from '../platform/error-mapping';
-import { baseOptions } from '../platform/options';
 
 export async function relayDelivery(
   guid: string,
@@ -44,14 +40,3 @@ export async function relayDelivery(
   }
   return { audited, announced: Boolean(announce) };
 }
-
-export const onDeliveryRecorded = onDocumentCreated(
-  { ...baseOptions, document: `${DELIVERIES}/{guid}`, retry: true },
-  async (event) => {
-    const log = logger({ correlationId: event.params.guid, function: 'onDeliveryRecorded' });
-    await runEventHandler(log, async () => {
-      const result = await relayDelivery(event.params.guid);
-      log.info('delivery relayed', result);
-    });
-  },
-);

@@ -1,19 +1,15 @@
 // onOpsEvent: routes each normalized GitHub event (topic `ops-events`). Idempotent per CloudEvent id. Decisions
 // are webhooks/domain/routing.ts; this applies them: hook records, rollout requests, and an audit entry for each.
-import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { readValidatedDoc } from '../platform/settings';
 import { loadSchemas } from '../platform/load-schemas';
-import { OPS_EVENTS_TOPIC } from '../platform/topics';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { routeEvent, type RouteDecision } from './domain/routing';
 import { DELIVERIES, deliveryAuditStream } from './deliveries';
-import { runEventHandler } from '../platform/error-mapping';
-import { baseOptions } from '../platform/options';
 
 export const ROLLOUT_REQUESTS = 'rolloutRequests';
 export const GITHUB_HOOKS = 'githubHooks';
@@ -113,19 +109,3 @@ export async function handleOpsEvent(
   });
   return decision;
 }
-
-export const onOpsEvent = onMessagePublished(
-  { ...baseOptions, topic: OPS_EVENTS_TOPIC, retry: true },
-  async (event) => {
-    const log = logger({ correlationId: event.id, function: 'onOpsEvent' });
-    await runEventHandler(log, async () => {
-      let json: unknown;
-      try {
-        json = event.data.message.json;
-      } catch {
-        json = undefined;
-      }
-      await handleOpsEvent(event.id, json);
-    });
-  },
-);

@@ -1,0 +1,26 @@
+// The flag functions (group `flags`): every write to flags/{key} is validated (engine.ts, domain/flags.ts).
+import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
+import { runEventHandler } from '../platform/error-mapping';
+import { logger } from '../platform/logger';
+import { baseOptions } from '../platform/options';
+import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
+
+export const onFlagWritten = onDocumentWrittenWithAuthContext(
+  { ...baseOptions, document: 'flags/{key}', retry: true },
+  async (event) => {
+    const before = event.data?.before;
+    const after = event.data?.after;
+    const flagEvent: FlagWriteEvent = {
+      id: event.id,
+      key: event.params.key,
+      timeMs: Date.parse(event.time),
+      authType: event.authType,
+      authId: event.authId,
+      before: before?.exists ? before.data() : undefined,
+      after: after?.exists ? after.data() : undefined,
+      afterUpdateTime: after?.exists && after.updateTime ? timeKey(after.updateTime) : undefined,
+    };
+    const log = logger({ correlationId: event.id, flag: flagEvent.key });
+    await runEventHandler(log, () => handleFlagWrite(flagEvent));
+  },
+);

@@ -1,0 +1,89 @@
+// The health functions (group `health`): admin edits of healthChecks/{id}, the probe cycle (one scheduled
+// function per probe region), the rollup, and the public status endpoint. Wiring only: the probe cycle decides in
+// domain/health.ts and applies in engine.ts; the rollup is rollup.ts; the status handler is status.ts.
+import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
+import { onRequest } from 'firebase-functions/v2/https';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { runEventHandler } from '../platform/error-mapping';
+import { scheduleKey } from '../platform/idempotency';
+import { logger } from '../platform/logger';
+import { baseOptions } from '../platform/options';
+import { PROBE_REGIONS } from '../platform/params';
+import { handleHealthCheckWrite } from './catalog';
+import { healthDeps, probeFunctionId } from './deps';
+import { HEALTH_CHECKS } from './docs';
+import { runHealthRollup } from './rollup';
+import { handleStatus } from './status';
+
+/**
+ * onHealthCheckWritten: admin edits of `healthChecks/{id}`; a valid definition goes into `healthCatalog/current`
+ * (what the probe cycle runs), an invalid one is refused with the field named (catalog.ts).
+ */
+export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
+  { ...baseOptions, document: `${HEALTH_CHECKS}/{checkId}`, retry: true },
+  async (event) => {
+    const after = event.data?.after;
+    const log = logger({ correlationId: event.id, function: 'onHealthCheckWritten' });
+    await runEventHandler(log, async () => {
+      const result = await handleHealthCheckWrite({
+        id: event.id,
+        checkId: event.params.checkId,
+        authType: event.authType,
+        authId: event.authId,
+        after: after?.exists ? after.data() : undefined,
+        sourceTimeMs:
+          after?.exists && after.updateTime ? after.updateTime.toMillis() : Date.parse(event.time),
+      });
+      log.info('health check edit judged', { checkId: event.params.checkId, ...result });
+    });
+  },
+);
+
+/**
+ * healthRollup (every 10 minutes, UTC): folds the probe cycles written since the last run into
+ * healthSummary/current and writes the daily rollups of completed days.
+ */
+export const healthRollup = onSchedule(
+  // A catch-up run reads at most 24 h of cycles (1,440 per region): well within 5 minutes.
+  { ...baseOptions, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 300 },
+  async (event) => {
+    await runHealthRollup({
+      nowMs: Date.now(),
+      correlationId: scheduleKey(event.jobName, event.scheduleTime, 'healthRollup'),
+    });
+  },
+);
+
+/** status (HTTPS, public): uptime, error budget and burn rate of every check; see status.ts. */
+export const status = onRequest({ ...baseOptions }, (req, res) => handleStatus(req, res));
+
+// probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
+// writes one cycle document; healthStatus and incidents only on change.
+
+function probeCycleIn(region: string) {
+  return onSchedule(
+    {
+      region,
+      schedule: 'every 1 minutes',
+      timeZone: 'UTC',
+      // No retries: a late retry would be a different minute's work, and the next minute comes anyway.
+      retryCount: 0,
+      timeoutSeconds: 55,
+      memory: '512MiB',
+    },
+    async (event) => {
+      // The engine loads with the first cycle, not with every function of the codebase (issue 16.7).
+      const { runProbeCycle } = await import('./engine.js');
+      await runProbeCycle({ region, scheduleTime: event.scheduleTime, jobName: event.jobName }, healthDeps());
+    },
+  );
+}
+
+/**
+ * One scheduled function per probe region (a scheduled function has exactly one region): `probeCycleEuropeWest1`,
+ * `probeCycleAfricaSouth1`, ... from PROBE_REGIONS. They are added to this module's exports by name, and
+ * index.ts re-exports this module as the `health` group, so firebase-tools sees each as a function of its own (`health-probeCycleEuropeWest1`).
+ */
+for (const region of PROBE_REGIONS) {
+  (exports as Record<string, unknown>)[probeFunctionId(region)] = probeCycleIn(region);
+}

@@ -1,0 +1,38 @@
+// The platform's own functions (group `platform`): the alert notifier every capability publishes to (notifier.ts)
+// and the audit log's verification endpoint (verify-audit-log.ts). Wiring only.
+import { onRequest } from 'firebase-functions/v2/https';
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { runEventHandler } from './error-mapping';
+import { logger } from './logger';
+import { handleAlert, sweepAlerts } from './notifier';
+import { baseOptions } from './options';
+import { OPS_ALERTS_TOPIC } from './topics';
+import { handleVerifyAuditLog } from './verify-audit-log';
+
+export const notifyAlerts = onMessagePublished(
+  { ...baseOptions, topic: OPS_ALERTS_TOPIC, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.id });
+    await runEventHandler(log, async () => {
+      let json: unknown;
+      try {
+        json = event.data.message.json;
+      } catch {
+        json = undefined; // not JSON: refused by the schema below with a clear message
+      }
+      await handleAlert(json);
+    });
+  },
+);
+
+/** Every 5 minutes: the retry of failed chat posts that does not depend on Pub/Sub redelivery (see the top). */
+export const notifySweep = onSchedule(
+  { ...baseOptions, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0 },
+  async () => {
+    const outcome = await sweepAlerts();
+    if (outcome.retried) logger({ function: 'notifySweep' }).info('alerts re-sent', { ...outcome });
+  },
+);
+
+export const verifyAuditLog = onRequest({ ...baseOptions }, (req, res) => handleVerifyAuditLog(req, res));

@@ -1,0 +1,58 @@
+// The secret rotation functions (group `rotation`): Secret Manager's notices, the hourly sweep and admin edits of
+// `secretPolicies/{secretId}`. Wiring only; handlers in handlers.ts, the state machine in domain/rotation.ts, its
+// effects in engine.ts.
+import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { runEventHandler } from '../platform/error-mapping';
+import { logger } from '../platform/logger';
+import { baseOptions } from '../platform/options';
+import { ROTATION_TOPIC } from '../platform/params';
+import { handlePolicyWrite, handleRotationSweep, handleSecretEvent, SECRET_POLICIES } from './handlers';
+
+/**
+ * onSecretEvent: Secret Manager's notices on the rotation topic. SECRET_ROTATE starts a rotation; other event
+ * types are audited only. Retried: a notice is the only signal for a rotation Secret Manager asked for, and the
+ * handler is idempotent per CloudEvent id.
+ */
+export const onSecretEvent = onMessagePublished(
+  { ...baseOptions, topic: ROTATION_TOPIC, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'onSecretEvent' });
+    await runEventHandler(log, async () => {
+      await handleSecretEvent(event.id, event.data.message.attributes ?? {});
+    });
+  },
+);
+
+/**
+ * rotationSweep (hourly): starts rotations due by policy and advances active ones (resume after a crash, retire
+ * after the grace period, destroy later).
+ */
+export const rotationSweep = onSchedule(
+  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  async (event) => {
+    await handleRotationSweep({ jobName: event.jobName, scheduleTime: event.scheduleTime });
+  },
+);
+
+/**
+ * onSecretPolicyWritten: admin edits of `secretPolicies/{secretId}`, validated and audited; a changed
+ * `rotateRequestedAt` starts a rotation.
+ */
+export const onSecretPolicyWritten = onDocumentWrittenWithAuthContext(
+  { ...baseOptions, document: `${SECRET_POLICIES}/{secretId}`, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'onSecretPolicyWritten' });
+    await runEventHandler(log, async () => {
+      await handlePolicyWrite({
+        id: event.id,
+        secretId: event.params.secretId,
+        authType: event.authType,
+        authId: event.authId,
+        ...(event.data?.before?.exists ? { before: event.data.before.data() } : {}),
+        ...(event.data?.after?.exists ? { after: event.data.after.data() } : {}),
+      });
+    });
+  },
+);

@@ -1,0 +1,58 @@
+// The webhook functions (group `webhooks`): GitHub's deliveries in (receive.ts), their relay to the audit log and
+// ops-events (relay.ts), the router of ops-events (route.ts) and the hourly redelivery sweep (redeliver.ts). Wiring only.
+import { onDocumentCreated } from 'firebase-functions/v2/firestore';
+import { onRequest } from 'firebase-functions/v2/https';
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { runEventHandler } from '../platform/error-mapping';
+import { logger } from '../platform/logger';
+import { baseOptions } from '../platform/options';
+import { OPS_EVENTS_TOPIC } from '../platform/topics';
+import { DELIVERIES } from './deliveries';
+import { defaultWebhookDeps, handleGithubWebhook } from './receive';
+import { defaultRedeliveryDeps, handleRedeliverFailedWebhooks } from './redeliver';
+import { relayDelivery } from './relay';
+import { handleOpsEvent } from './route';
+
+// GitHub stops waiting after 10 s, but the function may run longer: work GitHub gave up on still completes (the
+// delivery is recorded, so the recovery job will not ask for it again), rather than being cut mid-way.
+export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (req, res) =>
+  handleGithubWebhook(req, res, defaultWebhookDeps()),
+);
+
+export const onDeliveryRecorded = onDocumentCreated(
+  { ...baseOptions, document: `${DELIVERIES}/{guid}`, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.params.guid, function: 'onDeliveryRecorded' });
+    await runEventHandler(log, async () => {
+      const result = await relayDelivery(event.params.guid);
+      log.info('delivery relayed', result);
+    });
+  },
+);
+
+export const onOpsEvent = onMessagePublished(
+  { ...baseOptions, topic: OPS_EVENTS_TOPIC, retry: true },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'onOpsEvent' });
+    await runEventHandler(log, async () => {
+      let json: unknown;
+      try {
+        json = event.data.message.json;
+      } catch {
+        json = undefined;
+      }
+      await handleOpsEvent(event.id, json);
+    });
+  },
+);
+
+export const redeliverFailedWebhooks = onSchedule(
+  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  async (event) => {
+    await handleRedeliverFailedWebhooks(
+      { jobName: event.jobName, scheduleTime: event.scheduleTime },
+      defaultRedeliveryDeps(),
+    );
+  },
+);
