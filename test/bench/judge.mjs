@@ -85,7 +85,7 @@ function wilson(rate, trials = TRIALS, z = 1.96) {
 export async function judge() {
   const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
   const { judgeThreshold, judgeMannWhitney } = fnRequire('./lib/canary/domain/judge.js');
-  const { percentile } = fnRequire('./lib/health/domain/health.js');
+  const { percentile } = fnRequire('./lib/platform/domain/stats.js');
 
   const results = { trials: TRIALS, config: { mannWhitney: MW }, sigmas: {} };
   const misses = [];

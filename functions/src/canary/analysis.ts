@@ -11,7 +11,7 @@ import {
   type MetricSamples,
   type WindowDoc,
 } from './domain/judge';
-import { percentile } from '../health/domain/health';
+import { percentile } from '../platform/domain/stats';
 import { db } from '../platform/firestore';
 import { HEALTH_CYCLES, type CycleResult } from '../health/docs';
 

@@ -3,7 +3,7 @@
 // service's rollouts from starting, with the field named on the rollout and in the audit log.
 import { z } from 'zod';
 import { CANARY_METRIC_NAMES, type CanaryPolicy as CorePolicy } from './domain/canary';
-import { MANN_WHITNEY_MIN_N } from '../health/domain/health';
+import { MANN_WHITNEY_MIN_N } from '../platform/domain/stats';
 import { FLAG_KEY_PATTERN } from '../flags/schema';
 
 const unique = <T>(items: T[]) => new Set(items).size === items.length;

@@ -68,7 +68,13 @@
 //   Mann-Whitney judge; a minute with fewer than `minRequests` requests gives no error or success rate, and one
 //   without a successful request gives no latency. The WindowMetric names are the `metrics` source's metric names.
 
-import { MANN_WHITNEY_MIN_N, mannWhitneyU, percentile } from '../../health/domain/health';
+import {
+  MANN_WHITNEY_MIN_N,
+  histogramQuantile,
+  hodgesLehmann,
+  mannWhitneyU,
+  percentile,
+} from '../../platform/domain/stats';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types
@@ -267,59 +273,8 @@ function combine(metrics: MetricVerdict[]): Analysis {
   return { verdict: 'pass', why: `${passed} of ${metrics.length} metrics passed${skipped}`, metrics };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Statistics
-
 function summary(sortedAsc: readonly number[]): SampleSummary {
   return { n: sortedAsc.length, median: percentile(sortedAsc, 50), p95: percentile(sortedAsc, 95) };
-}
-
-/**
- * Hodges-Lehmann shift of `c` over `b` (both ascending, non-empty): the median of all c_i - b_j. Found by bisection
- * on the value with an O(n) pair count per step instead of materializing n x m differences (a million at 1,000
- * samples a side); the result is the nearest actual difference (averaged for an even count, as medians are).
- */
-export function hodgesLehmann(b: readonly number[], c: readonly number[]): number {
-  const total = b.length * c.length;
-  if (total === 0) throw new RangeError('hodgesLehmann needs samples on both sides');
-  const kth = (k: number) => {
-    // Smallest difference d with #{c_i - b_j <= d} >= k.
-    let lo = c[0]! - b[b.length - 1]!;
-    let hi = c[c.length - 1]! - b[0]!;
-    if (countAtMost(b, c, lo) >= k) return lo;
-    for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(hi), Math.abs(lo)); i++) {
-      const mid = lo + (hi - lo) / 2;
-      if (mid === lo || mid === hi) break;
-      if (countAtMost(b, c, mid) >= k) hi = mid;
-      else lo = mid;
-    }
-    return largestDiffAtMost(b, c, hi);
-  };
-  const half = Math.floor(total / 2);
-  return total % 2 ? kth(half + 1) : (kth(half) + kth(half + 1)) / 2;
-}
-
-/** #{(i, j): c_i - b_j <= d}, i.e. b_j >= c_i - d; the threshold rises with c_i, so one pointer walks b. */
-function countAtMost(b: readonly number[], c: readonly number[], d: number): number {
-  let count = 0;
-  let j = 0;
-  for (const ci of c) {
-    while (j < b.length && b[j]! < ci - d) j++;
-    count += b.length - j;
-  }
-  return count;
-}
-
-/** The largest actual c_i - b_j <= d (bisection lands within rounding of it; this snaps to the exact value). */
-function largestDiffAtMost(b: readonly number[], c: readonly number[], d: number): number {
-  let best = -Infinity;
-  let j = 0;
-  for (const ci of c) {
-    // Smallest b_j >= ci - d gives the largest difference ci - b_j <= d for this ci.
-    while (j < b.length && b[j]! < ci - d) j++;
-    if (j < b.length) best = Math.max(best, ci - b[j]!);
-  }
-  return best;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -409,27 +364,6 @@ function addShards(into: Totals, doc: WindowDoc): void {
 }
 
 const emptyTotals = (): Totals => ({ requests: 0, errors: 0, buckets: new Map() });
-
-/** Prometheus histogram_quantile: linear within the bucket holding rank q x total; 'inf' gives the top bound. */
-export function histogramQuantile(buckets: ReadonlyMap<number, number>, q: number): number | undefined {
-  const sorted = [...buckets.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => a - b);
-  const total = sorted.reduce((s, [, n]) => s + n, 0);
-  if (total === 0) return undefined;
-  const finite = [...buckets.keys()].filter(Number.isFinite).sort((a, b) => a - b);
-  const rank = q * total;
-  let below = 0;
-  let lower = 0;
-  for (const [bound, n] of sorted) {
-    if (below + n >= rank) {
-      if (bound === Infinity) return finite[finite.length - 1];
-      // Lower edge: the previous bound known anywhere in the histogram (an empty bucket still bounds this one).
-      lower = finite.filter((x) => x < bound).pop() ?? 0;
-      return lower + (bound - lower) * ((rank - below) / n);
-    }
-    below += n;
-  }
-  return finite[finite.length - 1];
-}
 
 function aggregateOf(t: Totals, minutes: number): WindowAggregate {
   const keys = [...t.buckets.keys()].sort((a, b) => a - b);

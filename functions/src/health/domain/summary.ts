@@ -30,12 +30,12 @@ import {
   burnRate,
   EMPTY_COUNTS,
   errorBudget,
-  percentile,
   uptimeOf,
   type ErrorBudget,
   type HealthState,
   type UptimeCounts,
 } from './health';
+import { percentile } from '../../platform/domain/stats';
 
 export const MINUTE_MS = 60_000;
 export const TEN_MINUTES_MS = 600_000;
