@@ -5,19 +5,7 @@
 // for the next tick, which folds it in) or writes the GitHub deployment status. A per-service lease keeps two
 // ticks from deciding at once; the revision check keeps a late one from overwriting.
 import type { Actor } from '../platform/domain/audit-chain';
-import {
-  analysisDue,
-  analysisWindow,
-  decideTick,
-  isActive,
-  newRollout,
-  TERMINAL_PHASES,
-  type CanaryPolicy,
-  type RolloutCommand,
-  type RolloutState,
-  type RouterResult,
-  type TickDecision,
-} from './domain/canary';
+import { analysisDue, analysisWindow, decideTick, isActive, newRollout, type CanaryPolicy, type RolloutCommand, type RolloutState, type RouterResult, type TickDecision } from './domain/canary';
 import type { RolloutRequest } from '../webhooks/domain/routing';
 import type { Clock } from '../platform/domain/clock';
 import { toJsonValue } from '../platform/domain/canonical-json';
@@ -425,8 +413,4 @@ function stateOf(doc: RolloutDoc): RolloutState {
 
 function toFirestore(state: RolloutState): Record<string, unknown> {
   return toJsonValue(state) as Record<string, unknown>;
-}
-
-export function isTerminal(phase: string): boolean {
-  return (TERMINAL_PHASES as readonly string[]).includes(phase);
 }

@@ -1,9 +1,11 @@
-// Leases in `leases/{name}`: owner, expiry and a fencing counter, so overlapping runs of a scheduled job (Cloud
-// Scheduler may fire twice; a slow run may overlap the next) never work at the same time. A lease does not stop
+// Leases in `leases/{name}`: owner, expiry and a counter bumped on every acquisition, so overlapping runs of a
+// scheduled job (Cloud Scheduler may fire twice; a slow run may overlap the next) never work at the same time. The
+// counter guards release only (a run whose lease expired cannot release its successor's); writes are not fenced
+// with it: every write of a leased job is its own transaction that checks the state it moves from. A lease does not stop
 // the same schedule time from running twice one after the other: jobs pair it with an idempotency key
 // (`runOnce` with `scheduleKey`). Decisions in platform/domain/lease.ts.
 import { randomUUID } from 'node:crypto';
-import type { DocumentData, Transaction } from 'firebase-admin/firestore';
+import type { DocumentData } from 'firebase-admin/firestore';
 import type { Actor } from './domain/audit-chain';
 import { systemClock, type Clock } from './domain/clock';
 import { decideLease, mayRelease, type LeaseState } from './domain/lease';
@@ -44,7 +46,7 @@ export interface LeaseOptions {
 
 /**
  * Runs `fn` only if the lease is free (or expired); otherwise records in the audit log that this run yielded.
- * The lease is released afterwards, only if still ours (fencing token unchanged).
+ * The lease is released afterwards, only if still ours (acquisition counter unchanged).
  */
 export async function withLease<T>(
   name: string,
@@ -102,10 +104,4 @@ export async function releaseLease(lease: Lease): Promise<void> {
       tx.update(leaseRef(lease.name), { expiresAtMs: 0, releasedAtMs: Date.now() });
     }
   });
-}
-
-/** Inside a transaction: true if `lease` is still the current holder (a late writer's fencing token is stale). */
-export async function holdsLease(tx: Transaction, lease: Lease): Promise<boolean> {
-  const state = stateFrom((await tx.get(leaseRef(lease.name))).data());
-  return state !== undefined && state.owner === lease.owner && state.fencing === lease.fencing;
 }

@@ -14,7 +14,6 @@ import {
 } from '../platform/secret-manager';
 
 export const ROTATION_ANNOTATION = 'fireops-rotation-id';
-export const CREATE_STARTED_ANNOTATION = 'fireops-rotation-create-started-at';
 
 type Aliases = Record<string, number>;
 

@@ -1,10 +1,10 @@
-// Leases with a fencing counter (Kleppmann's fencing tokens): two overlapping runs of a scheduled job, or two
-// controllers, do the work once. The adapter runs `decideLease` inside a Firestore transaction.
+// Leases with an acquisition counter: two overlapping runs of a scheduled job, or two controllers, do the work
+// once. The counter makes a late release harmless; writes are guarded by their own state checks, not by it. The adapter runs `decideLease` inside a Firestore transaction.
 
 export interface LeaseState {
   owner: string;
   expiresAtMs: number;
-  /** Incremented on every acquisition; writers compare it so a run whose lease expired cannot write late. */
+  /** Incremented on every acquisition; release compares it, so a run whose lease expired cannot free the next. */
   fencing: number;
 }
 
@@ -27,7 +27,7 @@ export function decideLease(
   };
 }
 
-/** A release only clears the lease its caller still holds (same owner and fencing token). */
+/** A release only clears the lease its caller still holds (same owner and acquisition counter). */
 export function mayRelease(current: LeaseState | undefined, owner: string, fencing: number): boolean {
   return current !== undefined && current.owner === owner && current.fencing === fencing;
 }

@@ -14,14 +14,6 @@ export type RotationPhase =
   | 'failed';
 
 export const TERMINAL_PHASES: readonly RotationPhase[] = ['completed', 'failed'];
-/** Phases in which the new value is live and the rotation can no longer be rolled back. */
-export const COMMITTED_PHASES: readonly RotationPhase[] = [
-  'grace',
-  'retire',
-  'retired',
-  'destroy',
-  'completed',
-];
 
 export interface RotationTiming {
   gracePeriodMinutes: number;
