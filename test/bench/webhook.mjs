@@ -69,7 +69,7 @@ function loadFunctions() {
     secretManager: lib('platform/secret-manager.js'),
     firestore: lib('platform/firestore.js'),
     settings: lib('platform/settings.js'),
-    schemas: lib('platform/load-schemas.js'),
+    schemas: lib('webhooks/schema.js'),
     params: lib('platform/params.js'),
     clock: lib('platform/domain/clock.js'),
     logger: lib('platform/logger.js'),
@@ -115,7 +115,7 @@ function fireopsDeps(fn) {
     clock: fn.clock.systemClock,
     settings: fn.settings.cachedValidatedDoc(
       'settings/github',
-      async () => (await fn.schemas.loadSchemas()).githubSettingsSchema,
+      async () => fn.schemas.githubSettingsSchema,
       param(fn.params.GITHUB_SETTINGS_CACHE_SECONDS) * 1000,
     ),
   };

@@ -6,7 +6,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/platform/firestore';
 import { cachedValidatedDoc } from '../../functions/src/platform/settings';
 import { CachedSecretSource, type SecretSource } from '../../functions/src/webhooks/webhook-secrets';
-import { loadSchemas } from '../../functions/src/platform/load-schemas';
+import { githubSettingsSchema } from '../../functions/src/webhooks/schema';
 import { systemClock } from '../../functions/src/platform/domain/clock';
 import {
   handleGithubWebhook,
@@ -31,11 +31,7 @@ function realDeps(extra: Partial<WebhookDeps> = {}): WebhookDeps {
     secrets: new CachedSecretSource(WEBHOOK_SECRET_ID, { ttlMs: 3_000 }),
     maxBytes: 25 * 1024 * 1024,
     clock: systemClock,
-    settings: cachedValidatedDoc(
-      'settings/github',
-      async () => (await loadSchemas()).githubSettingsSchema,
-      1_000,
-    ),
+    settings: cachedValidatedDoc('settings/github', () => Promise.resolve(githubSettingsSchema), 1_000),
     ...extra,
   };
 }

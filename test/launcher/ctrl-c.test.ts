@@ -60,7 +60,7 @@ async function startAndInterrupt(cycle: number) {
       output += chunk.toString();
       // A function answered the scheduler: the emulator has started functionsEmulatorRuntime workers, the
       // processes that used to be left behind.
-      if (/\[scheduler\] \w+ @ \S+ -> \d+/.test(output)) {
+      if (/\[scheduler\] [\w-]+ @ \S+ -> \d+/.test(output)) {
         clearTimeout(timer);
         resolve();
       }

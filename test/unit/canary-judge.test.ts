@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateWindows, judgeMannWhitney, judgeThreshold, latencyBucket, windowSamples, type JudgeConfig, type MetricSpec, type WindowDoc } from '../../functions/src/canary/domain/judge';
+import {
+  aggregateWindows,
+  judgeMannWhitney,
+  judgeThreshold,
+  latencyBucket,
+  windowSamples,
+  type JudgeConfig,
+  type MetricSpec,
+  type WindowDoc,
+} from '../../functions/src/canary/domain/judge';
 import { hodgesLehmann } from '../../functions/src/platform/domain/stats';
 
 const latency: MetricSpec = { name: 'latencyMs', source: 'health', direction: 'increase', critical: false };

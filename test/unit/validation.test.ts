@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 // parseOrThrow; the .js entry's index.d.ts declarations are nominally distinct.
 import { z } from '../../functions/node_modules/zod/index.cjs';
 import { FLAG_KEY_PATTERN, flagSchema } from '../../functions/src/flags/schema';
-import { timestampSchema, toMillis } from '../../functions/src/platform/schema-common';
+import { timestampSchema, toMillis } from '../../functions/src/platform/schema';
 import { fieldPath, formatZodError, parseOrThrow } from '../../functions/src/platform/validation';
 import { ValidationError } from '../../functions/src/platform/domain/errors';
 

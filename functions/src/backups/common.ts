@@ -9,7 +9,6 @@
 import type { BackupSettings } from './schema';
 import type { Clock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
-import { loadSchemas } from '../platform/load-schemas';
 import type { Alert } from '../platform/schema';
 import { alertPublish } from '../platform/alerts';
 import type { ObjectStore } from './storage-client';
@@ -49,7 +48,7 @@ export type SettingsRead =
 export async function readBackupSettings(): Promise<SettingsRead> {
   const snap = await db().doc(BACKUP_SETTINGS).get();
   if (!snap.exists) return { ok: false, reason: `${BACKUP_SETTINGS} does not exist`, missing: true };
-  const { parseOrThrow, backupSettingsSchema } = await loadSchemas();
+  const { parseOrThrow, backupSettingsSchema } = await import('./schema.js');
   try {
     return { ok: true, settings: parseOrThrow(backupSettingsSchema, snap.data(), BACKUP_SETTINGS) };
   } catch (err) {

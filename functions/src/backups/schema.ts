@@ -58,3 +58,5 @@ export const backupSettingsSchema = z.strictObject({
 });
 
 export type BackupSettings = z.infer<typeof backupSettingsSchema>;
+
+export { formatZodError, parseOrThrow } from '../platform/validation';

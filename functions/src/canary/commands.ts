@@ -7,7 +7,6 @@ import { appendAudit } from '../platform/audit-log';
 import { type Clock, systemClock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
 import { db, firestoreModule } from '../platform/firestore';
-import { loadSchemas } from '../platform/load-schemas';
 import { publishJson } from '../platform/pubsub';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
 import { CANARY_STREAM, ROLLOUTS } from './names';
@@ -37,7 +36,7 @@ export async function handleRolloutCommand(
   const actor = actorFromAuth(event.authType, event.authId);
   const ref = db().collection(ROLLOUTS).doc(event.rolloutId);
   const { FieldValue } = firestoreModule();
-  const { rolloutCommandSchema, parseOrThrow } = await loadSchemas();
+  const { rolloutCommandSchema, parseOrThrow } = await import('./schema.js');
   try {
     const parsed = parseOrThrow(rolloutCommandSchema, command, `${ROLLOUTS}/${event.rolloutId}.command`);
     await ref.update({

@@ -5,12 +5,22 @@
 // for the next tick, which folds it in) or writes the GitHub deployment status. A per-service lease keeps two
 // ticks from deciding at once; the revision check keeps a late one from overwriting.
 import type { Actor } from '../platform/domain/audit-chain';
-import { analysisDue, analysisWindow, decideTick, isActive, newRollout, type CanaryPolicy, type RolloutCommand, type RolloutState, type RouterResult, type TickDecision } from './domain/canary';
+import {
+  analysisDue,
+  analysisWindow,
+  decideTick,
+  isActive,
+  newRollout,
+  type CanaryPolicy,
+  type RolloutCommand,
+  type RolloutState,
+  type RouterResult,
+  type TickDecision,
+} from './domain/canary';
 import type { RolloutRequest } from '../webhooks/domain/routing';
 import type { Clock } from '../platform/domain/clock';
 import { toJsonValue } from '../platform/domain/canonical-json';
 import { ValidationError } from '../platform/domain/errors';
-import { loadSchemas } from '../platform/load-schemas';
 import { alertPublish } from '../platform/alerts';
 import { appendAudit, openAudit } from '../platform/audit-log';
 import { analyse } from './analysis';
@@ -113,7 +123,7 @@ export async function createRollout(
 async function readPolicy(service: string): Promise<CanaryPolicy | { invalid: string }> {
   const snap = await db().collection(CANARY_POLICIES).doc(service).get();
   if (!snap.exists) return { invalid: `canaryPolicies/${service} does not exist` };
-  const { canaryPolicySchema, parseOrThrow } = await loadSchemas();
+  const { canaryPolicySchema, parseOrThrow } = await import('./schema.js');
   try {
     return parseOrThrow(canaryPolicySchema, snap.data(), `canaryPolicies/${service}`);
   } catch (err) {

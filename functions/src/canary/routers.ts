@@ -7,7 +7,6 @@ import type { Firestore } from 'firebase-admin/firestore';
 import type { protos, v2 } from '@google-cloud/run';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { isReservedFlag } from '../flags/domain/flags';
-import { loadSchemas } from '../platform/load-schemas';
 import { db } from '../platform/firestore';
 import { logger } from '../platform/logger';
 import { emulatorClientOptions } from '../platform/secret-manager';
@@ -51,7 +50,7 @@ export class FirestoreFlagRouter implements TrafficRouter {
   ) {}
 
   private async checkFlagKey(): Promise<void> {
-    const { FLAG_KEY_PATTERN } = await loadSchemas();
+    const { FLAG_KEY_PATTERN } = await import('../flags/schema.js');
     if (!FLAG_KEY_PATTERN.test(this.flag)) {
       throw new ValidationError(`flag key '${this.flag}' must match ${FLAG_KEY_PATTERN.source}`, 'flag');
     }
@@ -70,7 +69,7 @@ export class FirestoreFlagRouter implements TrafficRouter {
   async setCanaryWeight(weight: number): Promise<{ weight: number }> {
     checkWeight(weight);
     await this.checkFlagKey();
-    const { flagSchema, formatZodError } = await loadSchemas();
+    const { flagSchema, formatZodError } = await import('../flags/schema.js');
     const ref = this.ref();
     let changed = false;
     try {

@@ -291,3 +291,5 @@ export const rolloutCommandSchema = z.strictObject({
 });
 
 export type RolloutCommandInput = z.infer<typeof rolloutCommandSchema>;
+
+export { formatZodError, parseOrThrow } from '../platform/validation';

@@ -15,7 +15,6 @@ import {
   type RevertRecord,
   type ValidationOutcome,
 } from './domain/flags';
-import { loadSchemas } from '../platform/load-schemas';
 import { actorFromAuth } from '../platform/actor';
 
 export const FLAGS = 'flags';
@@ -38,7 +37,7 @@ export function timeKey(t: { seconds: number; nanoseconds: number }): string {
 }
 
 export async function validateFlag(key: string, data: DocumentData | undefined): Promise<ValidationOutcome> {
-  const { FLAG_KEY_PATTERN, flagSchema, formatZodError } = await loadSchemas();
+  const { FLAG_KEY_PATTERN, flagSchema, formatZodError } = await import('./schema.js');
   if (!FLAG_KEY_PATTERN.test(key)) {
     return {
       kind: 'invalid',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from '../platform/schema-common';
+import { timestampSchema } from '../platform/schema';
 
 /** `flags/{key}`: edited by admins in the Firestore console; `rolloutPercent` also by the canary controller. */
 export const flagSchema = z.strictObject({
@@ -13,3 +13,5 @@ export type Flag = z.infer<typeof flagSchema>;
 
 /** Flag keys are document ids: readable, no slashes, stable. */
 export const FLAG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+export { formatZodError, parseOrThrow } from '../platform/validation';

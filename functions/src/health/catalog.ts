@@ -8,7 +8,6 @@ import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
 import { HEALTH_CATALOG, HEALTH_CHECKS, HEALTH_STREAM, type HealthCatalogDoc } from './docs';
 import { runOnce } from '../platform/idempotency';
-import { loadSchemas } from '../platform/load-schemas';
 import { PROBE_REGIONS } from '../platform/params';
 import { toJsonValue } from '../platform/domain/canonical-json';
 import { systemClock, type Clock } from '../platform/domain/clock';
@@ -137,7 +136,7 @@ export async function handleHealthCheckWrite(
 }
 
 async function parse(data: DocumentData, probeRegions: readonly string[]) {
-  const { healthCheckSchema, parseOrThrow } = await loadSchemas();
+  const { healthCheckSchema, parseOrThrow } = await import('./schema.js');
   try {
     // Headers and body are kept as written; header secrets are ids, never values (the schema refuses inline
     // credentials), so the catalog holds nothing secret.

@@ -17,7 +17,6 @@ import {
   type RegionCounters,
 } from './domain/health';
 import { ValidationError } from '../platform/domain/errors';
-import { loadSchemas } from '../platform/load-schemas';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
@@ -97,7 +96,7 @@ const DEFAULT_SETTINGS: HealthSettings = {
 async function readSettings(): Promise<HealthSettings> {
   const snap = await db().doc(HEALTH_SETTINGS).get();
   if (!snap.exists) return DEFAULT_SETTINGS;
-  const { healthSettingsSchema, parseOrThrow } = await loadSchemas();
+  const { healthSettingsSchema, parseOrThrow } = await import('./schema.js');
   try {
     return parseOrThrow(healthSettingsSchema, snap.data(), HEALTH_SETTINGS);
   } catch (err) {

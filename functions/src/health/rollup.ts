@@ -17,7 +17,6 @@
 // was folded from (update with lastUpdateTime, or create), so a run that outlived its lease cannot overwrite a
 // newer summary: it reports `superseded` and writes nothing.
 import type { DocumentSnapshot, Firestore, WriteBatch } from 'firebase-admin/firestore';
-import { loadSchemas } from '../platform/load-schemas';
 import {
   DAY_MS,
   MINUTE_MS,
@@ -75,7 +74,7 @@ export interface HealthRollupResult {
 /** `healthSummary/current`, validated; undefined when no rollup has run yet. */
 export async function parseSummary(snap: DocumentSnapshot): Promise<HealthSummaryDoc | undefined> {
   if (!snap.exists) return undefined;
-  const { healthSummaryDocSchema, parseOrThrow } = await loadSchemas();
+  const { healthSummaryDocSchema, parseOrThrow } = await import('./schema.js');
   return parseOrThrow(healthSummaryDocSchema, snap.data(), HEALTH_SUMMARY);
 }
 
@@ -129,7 +128,7 @@ async function rollup(
   const [summarySnap, catalogSnap] = await Promise.all([summaryRef.get(), db.doc(HEALTH_CATALOG).get()]);
   let documentReads = 2;
   const summary = await parseSummary(summarySnap);
-  const { healthCatalogPublicSchema, parseOrThrow } = await loadSchemas();
+  const { healthCatalogPublicSchema, parseOrThrow } = await import('./schema.js');
   const catalog: Record<string, CatalogEntry> = parseOrThrow(
     healthCatalogPublicSchema,
     catalogSnap.data() ?? {},

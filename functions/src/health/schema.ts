@@ -10,7 +10,7 @@ import {
   MAX_CONDITION_LENGTH,
   type ProbeType,
 } from './domain/conditions';
-import { SECRET_ID_PATTERN } from '../rotation/schema';
+import { SECRET_ID_PATTERN } from '../platform/schema';
 
 const secretId = z
   .string()
@@ -338,10 +338,37 @@ export const healthSettingsSchema = z.strictObject({
 
 export type HealthSettings = z.infer<typeof healthSettingsSchema>;
 
-/** `settings/alerts`. */
-export const alertSettingsSchema = z.strictObject({
-  /** Secret Manager secret holding a Slack-compatible incoming webhook URL; absent: ops-alerts only. */
-  webhookSecret: secretId.optional(),
+// What healthRollup reads back: the public fields of healthCatalog/current it folds, and healthSummary/current.
+// The catalog holds definitions onHealthCheckWritten validated; this only checks the public fields folded here.
+export const healthCatalogPublicSchema = z.object({
+  checks: z
+    .record(
+      z.string(),
+      z.looseObject({
+        name: z.string(),
+        tags: z.array(z.string()).default([]),
+        sloTarget: z.number().gt(0).lte(100).default(99.9),
+      }),
+    )
+    .default({}),
 });
 
-export type AlertSettings = z.infer<typeof alertSettingsSchema>;
+const bucketsSchema = z.record(z.string(), z.tuple([z.number(), z.number(), z.number()]));
+export const healthSummaryDocSchema = z.object({
+  updatedAtMs: z.number(),
+  throughMs: z.number(),
+  checks: z.record(
+    z.string(),
+    z.object({
+      name: z.string(),
+      tags: z.array(z.string()),
+      sloTarget: z.number(),
+      tenMinutes: bucketsSchema,
+      hours: bucketsSchema,
+      days: bucketsSchema,
+    }),
+  ),
+});
+
+export { alertSettingsSchema, type AlertSettings } from '../platform/schema';
+export { formatZodError, parseOrThrow } from '../platform/validation';

@@ -23,7 +23,6 @@ import { db, firestoreModule } from './firestore';
 import { PROCESSED_EVENTS, PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
 import { logger, type Logger } from './logger';
 import { cachedValidatedDoc } from './settings';
-import { loadSchemas } from './load-schemas';
 import type { Alert } from './schema';
 import type { AlertSettings } from '../health/schema';
 import { systemClock, type Clock } from './domain/clock';
@@ -45,7 +44,7 @@ export function createAlertDeps(overrides: Partial<AlertDeps> = {}): AlertDeps {
   return {
     settings: cachedValidatedDoc(
       'settings/alerts',
-      async () => (await loadSchemas()).alertSettingsSchema,
+      async () => (await import('./schema.js')).alertSettingsSchema,
       ALERT_SETTINGS_CACHE_MS,
     ),
     chat: new ChatWebhook(),
@@ -62,7 +61,7 @@ export async function handleAlert(
   message: unknown,
   deps: AlertDeps = defaultAlertDeps(),
 ): Promise<{ alert: Alert; chat: ChatOutcome }> {
-  const { alertSchema, parseOrThrow } = await loadSchemas();
+  const { alertSchema, parseOrThrow } = await import('./schema.js');
   const alert = parseOrThrow(alertSchema, message, 'ops-alerts message');
   const log = logger({ correlationId: alert.correlationId, alertId: alert.alertId });
   const level = alert.severity === 'critical' ? 'error' : alert.severity === 'warning' ? 'warn' : 'info';

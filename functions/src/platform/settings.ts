@@ -1,7 +1,6 @@
 // Admin-edited runtime settings: read and validated with their zod schema on every read. An invalid document is
 // refused with a message naming the field, never silently replaced by defaults.
 import type { z } from 'zod';
-import { loadSchemas } from './load-schemas';
 import { db } from './firestore';
 
 export async function readValidatedDoc<S extends z.ZodType>(
@@ -10,7 +9,7 @@ export async function readValidatedDoc<S extends z.ZodType>(
 ): Promise<z.output<S> | undefined> {
   const snap = await db().doc(path).get();
   if (!snap.exists) return undefined;
-  const { parseOrThrow } = await loadSchemas();
+  const { parseOrThrow } = await import('./validation.js');
   return parseOrThrow(schema, snap.data(), path);
 }
 

@@ -10,7 +10,6 @@ import { logger } from '../platform/logger';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { ROTATION_LOCKS, activeRotationIds, advanceRotation, startRotation, type EngineDeps } from './engine';
 import { defaultEngineDeps } from './deps';
-import { loadSchemas } from '../platform/load-schemas';
 import type { SecretPolicy } from './schema';
 import type { Actor } from '../platform/domain/audit-chain';
 import { toJsonValue } from '../platform/domain/canonical-json';
@@ -24,7 +23,7 @@ const STREAM = 'rotations';
 type PolicyCheck = { ok: true; policy: SecretPolicy } | { ok: false; reason: string; field: string };
 
 export async function checkPolicy(secretId: string, data: DocumentData | undefined): Promise<PolicyCheck> {
-  const { secretPolicySchema, SECRET_ID_PATTERN, formatZodError } = await loadSchemas();
+  const { secretPolicySchema, SECRET_ID_PATTERN, formatZodError } = await import('./schema.js');
   if (!SECRET_ID_PATTERN.test(secretId))
     return { ok: false, reason: `secret id '${secretId}' is not valid`, field: 'secretId' };
   const parsed = secretPolicySchema.safeParse(data ?? null);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from '../platform/schema-common';
+import { timestampSchema } from '../platform/schema';
 
 const base = {
   enabled: z.boolean(),
@@ -42,4 +42,5 @@ export const secretPolicySchema = z.discriminatedUnion('strategy', [
 
 export type SecretPolicy = z.infer<typeof secretPolicySchema>;
 
-export const SECRET_ID_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
+export { SECRET_ID_PATTERN } from '../platform/schema';
+export { formatZodError, parseOrThrow } from '../platform/validation';

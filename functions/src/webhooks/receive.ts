@@ -14,7 +14,6 @@ import { PROCESSED_EVENTS, PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../p
 import { logger } from '../platform/logger';
 import { cachedValidatedDoc } from '../platform/settings';
 import { CachedSecretSource, type SecretSource } from './webhook-secrets';
-import { loadSchemas } from '../platform/load-schemas';
 import {
   GITHUB_SETTINGS_CACHE_SECONDS,
   WEBHOOK_MAX_BYTES,
@@ -88,7 +87,7 @@ export function defaultWebhookDeps(): WebhookDeps {
     clock: systemClock,
     settings: cachedValidatedDoc(
       'settings/github',
-      async () => (await loadSchemas()).githubSettingsSchema,
+      async () => (await import('./schema.js')).githubSettingsSchema,
       GITHUB_SETTINGS_CACHE_SECONDS.value() * 1000,
     ),
   };
@@ -187,7 +186,7 @@ async function acceptDelivery(
   log: ReturnType<typeof logger>,
   within: Within,
 ): Promise<void> {
-  const schemas = await within(loadSchemas(), 'loading the payload schemas');
+  const schemas = await within(import('./schema.js'), 'loading the payload schemas');
   const nowMs = deps.clock.nowMs();
   const payloadSha256 = createHash('sha256').update(rawBody).digest('hex');
 

@@ -6,7 +6,6 @@ import type { Actor } from '../platform/domain/audit-chain';
 import { type Clock, systemClock } from '../platform/domain/clock';
 import { db, firestoreModule } from '../platform/firestore';
 import { type GithubApi, OctokitGithubApi } from '../platform/github-api';
-import { loadSchemas } from '../platform/load-schemas';
 import { logger } from '../platform/logger';
 import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
 import { runScheduledOnce } from '../platform/scheduled-run';
@@ -40,7 +39,10 @@ export async function handleRedeliverFailedWebhooks(
     { ttlMs: LEASE_MS, clock: deps.clock },
     async ({ correlationId, actor }) => {
       const log = logger({ function: 'redeliverFailedWebhooks', correlationId });
-      const settings = await readValidatedDoc('settings/github', (await loadSchemas()).githubSettingsSchema);
+      const settings = await readValidatedDoc(
+        'settings/github',
+        (await import('./schema.js')).githubSettingsSchema,
+      );
       const hooks = settings?.hooks ?? [];
       const requested: string[] = [];
       const skipped: Record<string, number> = { delivered: 0, recorded: 0, gaveUp: 0, overLimit: 0 };

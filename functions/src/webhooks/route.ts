@@ -5,7 +5,6 @@ import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { readValidatedDoc } from '../platform/settings';
-import { loadSchemas } from '../platform/load-schemas';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { routeEvent, type RouteDecision } from './domain/routing';
@@ -19,7 +18,7 @@ export async function handleOpsEvent(
   message: unknown,
   clock: Clock = systemClock,
 ): Promise<RouteDecision> {
-  const schemas = await loadSchemas();
+  const schemas = await import('./schema.js');
   const e = schemas.parseOrThrow(schemas.opsEventSchema, message, 'ops-events message');
   let settings;
   try {

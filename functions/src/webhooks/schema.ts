@@ -167,3 +167,5 @@ export const githubSettingsSchema = z.strictObject({
 });
 
 export type GithubSettings = z.infer<typeof githubSettingsSchema>;
+
+export { formatZodError, parseOrThrow } from '../platform/validation';
