@@ -2,13 +2,12 @@
 // the verifier, and tampering the way an admin with console access would do it (the REST API as `owner`).
 import { describe, it, expect, beforeEach, afterAll } from 'vitest';
 import {
-  AUDIT_COLLECTION,
-  AUDIT_STREAMS_COLLECTION,
   appendAudit,
   listAuditStreams,
   openAudit,
   verifyAuditStream,
 } from '../../functions/src/platform/audit-log';
+import { AUDIT_COLLECTION, AUDIT_STREAMS_COLLECTION } from '../../functions/src/platform/collections';
 import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import {
   GENESIS_HASH,

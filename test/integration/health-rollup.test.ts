@@ -2,14 +2,8 @@
 // two regions), and the deployed `status` function in the Functions emulator over HTTP.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { db, firestoreModule } from '../../functions/src/platform/firestore';
-import {
-  cycleDocId,
-  HEALTH_CATALOG,
-  HEALTH_CYCLES,
-  HEALTH_SUMMARY,
-  type CycleResult,
-  type HealthCycleDoc,
-} from '../../functions/src/health/docs';
+import { cycleDocId, type CycleResult, type HealthCycleDoc } from '../../functions/src/health/docs';
+import { HEALTH_CATALOG, HEALTH_CYCLES, HEALTH_SUMMARY } from '../../functions/src/platform/collections';
 import { runHealthRollup } from '../../functions/src/health/rollup';
 import { FUNCTIONS_URL, rest } from '../support/emulators';
 import { MIN, HOUR, DAY } from '../support/time';

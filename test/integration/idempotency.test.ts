@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { describe, it, expect, beforeEach, afterAll } from 'vitest';
 import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import {
-  PROCESSED_EVENTS,
   PROCESSED_EVENT_TTL_MS,
   idempotencyDocId,
   runOnce,
@@ -12,6 +11,7 @@ import {
   type OnceContext,
   type OnceResult,
 } from '../../functions/src/platform/idempotency';
+import { PROCESSED_EVENTS } from '../../functions/src/platform/collections';
 import { collectTopic, rest, waitFor } from '../support/emulators';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,15 +1,11 @@
 // Leases against the Firestore emulator: overlapping runs do the work once, losers leave an audit entry, expired
 // leases are taken over and a late holder can neither release nor act on the new holder's lease.
 import { describe, it, expect, beforeEach, afterAll } from 'vitest';
-import { AUDIT_COLLECTION, verifyAuditStream } from '../../functions/src/platform/audit-log';
+import { verifyAuditStream } from '../../functions/src/platform/audit-log';
+import { AUDIT_COLLECTION } from '../../functions/src/platform/collections';
 import { db } from '../../functions/src/platform/firestore';
-import {
-  LEASES,
-  releaseLease,
-  withLease,
-  type Lease,
-  type LeaseOptions,
-} from '../../functions/src/platform/leases';
+import { releaseLease, withLease, type Lease, type LeaseOptions } from '../../functions/src/platform/leases';
+import { LEASES } from '../../functions/src/platform/collections';
 import type { AuditEntry } from '../../functions/src/platform/domain/audit-chain';
 import { rest } from '../support/emulators';
 

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChatWebhook } from '../../functions/src/platform/chat-webhook';
 import { db } from '../../functions/src/platform/firestore';
-import { PROCESSED_EVENTS, idempotencyDocId } from '../../functions/src/platform/idempotency';
+import { idempotencyDocId } from '../../functions/src/platform/idempotency';
+import { PROCESSED_EVENTS } from '../../functions/src/platform/collections';
 import { logger, setLogSink } from '../../functions/src/platform/logger';
 import { TransientError } from '../../functions/src/platform/domain/errors';
 import {

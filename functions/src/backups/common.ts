@@ -6,6 +6,7 @@
 // Every state change of a backup or drill is one transaction that checks the state it moves from, appends the
 // audit entry and, for failures, queues the alert in the same commit (runOnce outbox): a crash anywhere leaves a
 // state the next run continues from, and never a second alert.
+import { BACKUP_SETTINGS } from '../platform/collections';
 import type { BackupSettings } from './schema';
 import type { Clock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
@@ -16,9 +17,6 @@ import type { ExportApi } from './firestore-admin-client';
 import { db } from '../platform/firestore';
 import type { Publish } from '../platform/pubsub';
 
-export const BACKUPS = 'backups';
-export const DRILLS = 'drills';
-export const BACKUP_SETTINGS = 'settings/backups';
 export const STREAM = 'backups';
 /** A backup stuck in `starting` this long never got its operation (the start crashed and nothing adopted it). */
 export const STARTING_TIMEOUT_MS = 15 * 60_000;

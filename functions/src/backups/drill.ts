@@ -15,7 +15,8 @@ import { clearDatabase, countCollections, digestsByPath, drillDb } from './data'
 import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { runScheduledOnce, type Schedule } from '../platform/scheduled-run';
-import { BACKUPS, DRILLS, STREAM, alert, readBackupSettings, type BackupDeps } from './common';
+import { STREAM, alert, readBackupSettings, type BackupDeps } from './common';
+import { BACKUPS, DRILLS } from '../platform/collections';
 
 export type DrillState = 'importing' | 'passed' | 'failed';
 

@@ -8,7 +8,8 @@ import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { runScheduledOnce, type Schedule } from '../platform/scheduled-run';
-import { BACKUPS, BACKUP_SETTINGS, STREAM, alert, readBackupSettings, type BackupDeps } from './common';
+import { STREAM, alert, readBackupSettings, type BackupDeps } from './common';
+import { BACKUPS, BACKUP_SETTINGS } from '../platform/collections';
 
 export type ExportOutcome =
   | { outcome: 'started'; backupId: string; operationName: string }

@@ -16,7 +16,8 @@ import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
 import { applyRetention, type RetentionResult } from './retention';
-import { BACKUPS, STREAM, STARTING_TIMEOUT_MS, alert, type BackupDeps } from './common';
+import { STREAM, STARTING_TIMEOUT_MS, alert, type BackupDeps } from './common';
+import { BACKUPS } from '../platform/collections';
 
 export interface MonitorResult {
   ran: boolean;

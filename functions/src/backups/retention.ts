@@ -3,7 +3,8 @@ import type { Actor } from '../platform/domain/audit-chain';
 import { planRetention, type BackupState, type RetentionBackup } from './domain/retention';
 import { openAudit, appendAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
-import { BACKUPS, STREAM, readBackupSettings, type BackupDeps } from './common';
+import { STREAM, readBackupSettings, type BackupDeps } from './common';
+import { BACKUPS } from '../platform/collections';
 
 export interface RetentionResult {
   blocked?: string | undefined;

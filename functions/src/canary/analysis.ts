@@ -1,6 +1,7 @@
 // The facts a canary analysis judges, from the two metric sources: `health` (the probe results of the baseline's
 // and the canary's health checks in healthCycles) and `metrics` (the windows the service writes in
 // metrics/{service}/windows). The judges are canary/domain/judge.ts; this reads and shapes their input.
+import { METRICS } from '../platform/collections';
 import type { Analysis, CanaryPolicy, MetricAnalysis } from './domain/canary';
 import {
   aggregateWindows,
@@ -13,9 +14,8 @@ import {
 } from './domain/judge';
 import { percentile } from '../platform/domain/stats';
 import { db } from '../platform/firestore';
-import { HEALTH_CYCLES, type CycleResult } from '../health/docs';
-
-export const METRICS = 'metrics';
+import { type CycleResult } from '../health/docs';
+import { HEALTH_CYCLES } from '../platform/collections';
 
 interface Side {
   ok: number[];

@@ -9,7 +9,8 @@ import { ValidationError } from '../platform/domain/errors';
 import { db, firestoreModule } from '../platform/firestore';
 import { publishJson } from '../platform/pubsub';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
-import { CANARY_STREAM, ROLLOUTS } from './names';
+import { CANARY_STREAM } from './names';
+import { ROLLOUTS } from '../platform/collections';
 
 /** The controller loads with the first rollout or tick, not with every function of the codebase (issue 16.7). */
 export const controller = () => import('./controller.js');

@@ -4,6 +4,7 @@
 // revision (with its audit entry and alert), and only then acts: sets the router's weight (the result is stored
 // for the next tick, which folds it in) or writes the GitHub deployment status. A per-service lease keeps two
 // ticks from deciding at once; the revision check keeps a late one from overwriting.
+import { FLAGS } from '../platform/collections';
 import type { Actor } from '../platform/domain/audit-chain';
 import {
   analysisDue,
@@ -30,10 +31,10 @@ import type { GithubApi } from '../platform/github-api';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
 import { logger } from '../platform/logger';
-import { CANARY_POLICIES, CANARY_STREAM, ROLLOUTS } from './names';
+import { CANARY_STREAM } from './names';
+import { CANARY_POLICIES, ROLLOUTS } from '../platform/collections';
+import { DEPLOY_FREEZE_FLAG } from '../flags/domain/flags';
 
-// The names live apart so the canary trigger file can name them without loading this module (cold start).
-export { CANARY_POLICIES, CANARY_STREAM, ROLLOUTS };
 const ACTIVE_PHASES = ['pending', 'progressing', 'waiting-approval', 'paused', 'promoting', 'rolling-back'];
 
 export interface CanaryDeps {
@@ -122,10 +123,10 @@ export async function createRollout(
 
 async function readPolicy(service: string): Promise<CanaryPolicy | { invalid: string }> {
   const snap = await db().collection(CANARY_POLICIES).doc(service).get();
-  if (!snap.exists) return { invalid: `canaryPolicies/${service} does not exist` };
+  if (!snap.exists) return { invalid: `${CANARY_POLICIES}/${service} does not exist` };
   const { canaryPolicySchema, parseOrThrow } = await import('./schema.js');
   try {
-    return parseOrThrow(canaryPolicySchema, snap.data(), `canaryPolicies/${service}`);
+    return parseOrThrow(canaryPolicySchema, snap.data(), `${CANARY_POLICIES}/${service}`);
   } catch (err) {
     if (err instanceof ValidationError) return { invalid: err.message };
     throw err;
@@ -153,7 +154,10 @@ export async function tickService(
     { ttlMs: 2 * 60_000, clock: deps.clock, actor: trigger.actor, correlationId: trigger.correlationId },
     async () => {
       const rollouts = await readTickable(service);
-      const [policy, freeze] = await Promise.all([readPolicy(service), db().doc('flags/deployFreeze').get()]);
+      const [policy, freeze] = await Promise.all([
+        readPolicy(service),
+        db().doc(`${FLAGS}/${DEPLOY_FREEZE_FLAG}`).get(),
+      ]);
       const deployFreeze = freeze.get('enabled') === true;
       const outcomes: TickOutcome[] = [];
       for (const first of rollouts) {

@@ -12,10 +12,10 @@ import { logger } from '../platform/logger';
 import { baseOptions } from '../platform/options';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
 import type { RolloutRequest } from '../webhooks/domain/routing';
-import { ROLLOUT_REQUESTS } from '../webhooks/route';
+import { ROLLOUT_REQUESTS } from '../platform/collections';
 import { controller, handleRolloutCommand, kick } from './commands';
 import { canaryDeps } from './deps';
-import { ROLLOUTS } from './names';
+import { ROLLOUTS } from '../platform/collections';
 
 export const onRolloutRequest = onDocumentCreated(
   { ...baseOptions, document: `${ROLLOUT_REQUESTS}/{requestId}`, retry: true },

@@ -1,5 +1,3 @@
-// Collection and audit stream names of the canary controller (canary/controller.ts), in a module of
-// their own so the trigger wiring (canary/functions.ts) can name them without loading the controller at cold start.
-export const ROLLOUTS = 'rollouts';
-export const CANARY_POLICIES = 'canaryPolicies';
+// The canary's audit stream name, in a module of its own so commands.ts (loaded at cold start with the trigger
+// wiring) can name it without loading the controller.
 export const CANARY_STREAM = 'canary';

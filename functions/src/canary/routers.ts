@@ -3,6 +3,7 @@
 // between its baseline and canary revisions through the v2 Admin API. Every weight change is confirmed by reading
 // it back. Locally CLOUD_RUN_EMULATOR_HOST (host:port) points the real Cloud Run clients at the gRPC stand-in in
 // emulators/cloud-run/.
+import { FLAGS } from '../platform/collections';
 import type { Firestore } from 'firebase-admin/firestore';
 import type { protos, v2 } from '@google-cloud/run';
 import { TransientError, ValidationError } from '../platform/domain/errors';
@@ -33,8 +34,6 @@ function checkWeight(weight: number): void {
 // ---------------------------------------------------------------------------------------------------------
 // firestore-flag
 // ---------------------------------------------------------------------------------------------------------
-
-const FLAGS = 'flags';
 
 /**
  * Sets `flags/{flag}.rolloutPercent`, leaving the flag's other fields alone. The flag must exist and stay valid

@@ -1,6 +1,7 @@
 // Canary promotion, edited by admins: `canaryPolicies/{service}` (how a service's rollouts step, are judged and
 // routed) and the `command` an admin writes on `rollouts/{id}`. Validated on every read; an invalid policy keeps the
 // service's rollouts from starting, with the field named on the rollout and in the audit log.
+import { RESERVED_FLAGS } from '../flags/domain/flags';
 import { z } from 'zod';
 import { CANARY_METRIC_NAMES, type CanaryPolicy as CorePolicy } from './domain/canary';
 import { MANN_WHITNEY_MIN_N } from '../platform/domain/stats';
@@ -13,7 +14,6 @@ const percent = z.number().int().min(1).max(100);
 // ---------------------------------------------------------------------------------------------------- routers
 
 /** Flags the platform itself depends on: a canary must never steer them. */
-const RESERVED_FLAGS = ['deployFreeze', 'maintenanceMode'];
 
 const flagRouter = z.strictObject({
   kind: z.literal('firestore-flag'),
@@ -21,7 +21,10 @@ const flagRouter = z.strictObject({
   flag: z
     .string()
     .regex(FLAG_KEY_PATTERN, 'must be a flag key (a letter, then up to 99 letters, digits, "_", "-")')
-    .refine((key) => !RESERVED_FLAGS.includes(key), `must not be one of ${RESERVED_FLAGS.join(', ')}`),
+    .refine(
+      (key) => !(RESERVED_FLAGS as readonly string[]).includes(key),
+      `must not be one of ${RESERVED_FLAGS.join(', ')}`,
+    ),
 });
 
 // Cloud Run service names: lowercase letters, digits and '-', starting with a letter, not ending with '-', at most

@@ -1,5 +1,6 @@
 // `flags/{key}`: every write is validated. Valid changes are audited with their diff and who made them; invalid
 // ones are reverted to the last valid state (only if no later write has landed), audited and alerted.
+import { FLAGS, FLAG_STATE } from '../platform/collections';
 import type { DocumentData } from 'firebase-admin/firestore';
 import { openAudit } from '../platform/audit-log';
 import { alertPublish } from '../platform/alerts';
@@ -16,9 +17,6 @@ import {
   type ValidationOutcome,
 } from './domain/flags';
 import { actorFromAuth } from '../platform/actor';
-
-export const FLAGS = 'flags';
-export const FLAG_STATE = 'flagState';
 
 export interface FlagWriteEvent {
   id: string;

@@ -1,4 +1,5 @@
 // The flag functions (group `flags`): every write to flags/{key} is validated (engine.ts, domain/flags.ts).
+import { FLAGS } from '../platform/collections';
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
@@ -6,7 +7,7 @@ import { baseOptions } from '../platform/options';
 import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
 
 export const onFlagWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: 'flags/{key}', retry: true },
+  { ...baseOptions, document: `${FLAGS}/{key}`, retry: true },
   async (event) => {
     const before = event.data?.before;
     const after = event.data?.after;

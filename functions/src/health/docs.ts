@@ -7,15 +7,6 @@ import type { HealthCheck } from './schema';
 import type { HealthState, UptimeCounts } from './domain/health';
 import type { HealthSummary } from './domain/summary';
 
-export const HEALTH_CHECKS = 'healthChecks';
-export const HEALTH_CATALOG = 'healthCatalog/current';
-export const HEALTH_CYCLES = 'healthCycles';
-export const HEALTH_STATUS = 'healthStatus';
-export const HEALTH_DAILY = 'healthDaily';
-export const HEALTH_SUMMARY = 'healthSummary/current';
-export const INCIDENTS = 'incidents';
-export const HEALTH_SETTINGS = 'settings/health';
-export const ALERT_SETTINGS = 'settings/alerts';
 export const HEALTH_STREAM = 'health';
 
 /**

@@ -3,6 +3,8 @@
 // are written only when a check's state changes or its incident opens, reminds or resolves, each in a transaction
 // that re-reads the status first (another region may have decided already), with its audit entries and its alert
 // (outbox) in the same commit. Decisions are health/domain/health.ts; probes are health/probe.ts.
+import { FLAGS } from '../platform/collections';
+import { MAINTENANCE_MODE_FLAG } from '../flags/domain/flags';
 import type { Alert } from '../platform/schema';
 import type { HealthCheck, HealthSettings } from './schema';
 import type { Actor } from '../platform/domain/audit-chain';
@@ -21,12 +23,7 @@ import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
 import {
-  HEALTH_CATALOG,
-  HEALTH_CYCLES,
-  HEALTH_SETTINGS,
-  HEALTH_STATUS,
   HEALTH_STREAM,
-  INCIDENTS,
   cycleDocId,
   type CycleCounters,
   type CycleIncident,
@@ -35,13 +32,20 @@ import {
   type HealthCycleDoc,
   type HealthStatusDoc,
 } from './docs';
+import {
+  HEALTH_CATALOG,
+  HEALTH_CYCLES,
+  HEALTH_SETTINGS,
+  HEALTH_STATUS,
+  INCIDENTS,
+} from '../platform/collections';
 import type { ProbeOptions, ProbeResult } from './probe';
 import { OUTBOX_STALE_MS } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { publishJson } from '../platform/pubsub';
 
 const MINUTE_MS = 60_000;
-export const MAINTENANCE_FLAG = 'flags/maintenanceMode';
+export const MAINTENANCE_FLAG = `${FLAGS}/${MAINTENANCE_MODE_FLAG}`;
 const DAY_MS = 86_400_000;
 
 export interface HealthDeps {

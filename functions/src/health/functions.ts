@@ -11,7 +11,7 @@ import { baseOptions } from '../platform/options';
 import { PROBE_REGIONS } from '../platform/params';
 import { handleHealthCheckWrite } from './catalog';
 import { healthDeps, probeFunctionId } from './deps';
-import { HEALTH_CHECKS } from './docs';
+import { HEALTH_CHECKS } from '../platform/collections';
 import { runHealthRollup } from './rollup';
 import { handleStatus } from './status';
 

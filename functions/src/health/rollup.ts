@@ -28,14 +28,8 @@ import {
   type HealthSummary,
 } from './domain/summary';
 import { db as defaultDb } from '../platform/firestore';
-import {
-  HEALTH_CATALOG,
-  HEALTH_CYCLES,
-  HEALTH_DAILY,
-  HEALTH_SUMMARY,
-  type HealthDailyDoc,
-  type HealthSummaryDoc,
-} from './docs';
+import { type HealthDailyDoc, type HealthSummaryDoc } from './docs';
+import { HEALTH_CATALOG, HEALTH_CYCLES, HEALTH_DAILY, HEALTH_SUMMARY } from '../platform/collections';
 import { withLease } from '../platform/leases';
 import { logger } from '../platform/logger';
 

@@ -10,7 +10,8 @@
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { db } from '../platform/firestore';
-import { HEALTH_STATUS, HEALTH_SUMMARY, type HealthSummaryDoc } from './docs';
+import { type HealthSummaryDoc } from './docs';
+import { HEALTH_STATUS, HEALTH_SUMMARY } from '../platform/collections';
 import { parseSummary } from './rollup';
 import { logger } from '../platform/logger';
 import { systemClock, type Clock } from '../platform/domain/clock';

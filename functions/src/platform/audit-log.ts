@@ -2,6 +2,7 @@
 // in `auditStreams/{stream}`. Appends are transactional (the head is read and written in the same transaction)
 // so concurrent writers can never fork a stream; one stream per kind of target keeps each head under about one
 // write a second.
+import { AUDIT_COLLECTION, AUDIT_STREAMS_COLLECTION } from './collections';
 import type { DocumentData, Transaction } from 'firebase-admin/firestore';
 import {
   ChainVerifier,
@@ -14,9 +15,6 @@ import {
 } from './domain/audit-chain';
 import { systemClock, type Clock } from './domain/clock';
 import { db, firestoreModule } from './firestore';
-
-export const AUDIT_COLLECTION = 'auditLog';
-export const AUDIT_STREAMS_COLLECTION = 'auditStreams';
 
 /** An appender bound to one transaction; its stream heads were read in the transaction's read phase. */
 export interface TxAudit {

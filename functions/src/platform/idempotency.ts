@@ -6,13 +6,13 @@
 // after the commit and then cleared; a redelivery that finds a non-empty outbox publishes it again. So an effect
 // and its announcement are never split by a crash: at least once; consumers drop repeats by an id in the message
 // (alerts carry `alertId`, ops-events `deliveryId`).
+import { PROCESSED_EVENTS } from './collections';
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'firebase-admin/firestore';
 import { systemClock, type Clock } from './domain/clock';
 import { db, firestoreModule } from './firestore';
 import { publishJson, type Publish } from './pubsub';
 
-export const PROCESSED_EVENTS = 'processedEvents';
 export const PROCESSED_EVENT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export type KeyKind = 'github-delivery' | 'cloudevent' | 'schedule' | 'command' | 'routing' | 'transition';

@@ -4,6 +4,7 @@
 // with it: every write of a leased job is its own transaction that checks the state it moves from. A lease does not stop
 // the same schedule time from running twice one after the other: jobs pair it with an idempotency key
 // (`runOnce` with `scheduleKey`). Decisions in platform/domain/lease.ts.
+import { LEASES } from './collections';
 import { randomUUID } from 'node:crypto';
 import type { DocumentData } from 'firebase-admin/firestore';
 import type { Actor } from './domain/audit-chain';
@@ -12,8 +13,6 @@ import { decideLease, mayRelease, type LeaseState } from './domain/lease';
 import { openAudit } from './audit-log';
 import { db, firestoreModule } from './firestore';
 import { log } from './logger';
-
-export const LEASES = 'leases';
 
 export interface Lease {
   name: string;

@@ -17,10 +17,12 @@
 //
 // Configuration problems are not retried but never swallow the alert: it is logged first, and an invalid
 // `settings/alerts`, a missing secret or a secret that holds no usable URL add a warning naming what to fix.
+import { ALERT_SETTINGS } from './collections';
 import { CHAT_POST_TIMEOUT_MS, ChatWebhook, chatMessageFor } from './chat-webhook';
 import { openAudit } from './audit-log';
 import { db, firestoreModule } from './firestore';
-import { PROCESSED_EVENTS, PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
+import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
+import { PROCESSED_EVENTS } from './collections';
 import { logger, type Logger } from './logger';
 import { cachedValidatedDoc } from './settings';
 import type { Alert } from './schema';
@@ -43,7 +45,7 @@ export interface AlertDeps {
 export function createAlertDeps(overrides: Partial<AlertDeps> = {}): AlertDeps {
   return {
     settings: cachedValidatedDoc(
-      'settings/alerts',
+      ALERT_SETTINGS,
       async () => (await import('./schema.js')).alertSettingsSchema,
       ALERT_SETTINGS_CACHE_MS,
     ),

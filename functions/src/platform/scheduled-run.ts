@@ -4,7 +4,8 @@
 import type { Actor } from './domain/audit-chain';
 import type { Clock } from './domain/clock';
 import { db } from './firestore';
-import { PROCESSED_EVENTS, idempotencyDocId, runOnce, scheduleKey } from './idempotency';
+import { idempotencyDocId, runOnce, scheduleKey } from './idempotency';
+import { PROCESSED_EVENTS } from './collections';
 import { withLease } from './leases';
 
 export interface Schedule {

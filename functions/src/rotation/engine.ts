@@ -2,6 +2,7 @@
 // step is recorded before it runs (`running`) and after (the decided status), inside transactions, under a lease
 // per secret: a crash at any point leaves a status the next advance resumes from, and each step is idempotent so
 // resuming repeats no effect. One rotation per secret at a time (`rotationLocks/{secretId}`).
+import { ROTATIONS, ROTATION_LOCKS } from '../platform/collections';
 import type { SecretPolicy } from './schema';
 import type { Actor } from '../platform/domain/audit-chain';
 import { toJsonValue } from '../platform/domain/canonical-json';
@@ -25,8 +26,6 @@ import { logger } from '../platform/logger';
 import { abandonPending, createPendingVersion, destroyVersion, promote, retirePrevious } from './secrets';
 import { strategyFor, type StrategyDeps } from './strategies';
 
-export const ROTATIONS = 'rotations';
-export const ROTATION_LOCKS = 'rotationLocks';
 const STREAM = 'rotations';
 const LEASE_MS = 10 * 60_000;
 const MAX_STEPS_PER_ADVANCE = 12;

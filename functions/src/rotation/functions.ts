@@ -8,7 +8,8 @@ import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { baseOptions } from '../platform/options';
 import { ROTATION_TOPIC } from '../platform/params';
-import { handlePolicyWrite, handleRotationSweep, handleSecretEvent, SECRET_POLICIES } from './handlers';
+import { handlePolicyWrite, handleRotationSweep, handleSecretEvent } from './handlers';
+import { SECRET_POLICIES } from '../platform/collections';
 
 /**
  * onSecretEvent: Secret Manager's notices on the rotation topic. SECRET_ROTATE starts a rotation; other event

@@ -1,6 +1,7 @@
 // Handlers of the secret rotation functions (functions.ts): Secret Manager's notices, the hourly sweep and
 // admin edits of `secretPolicies/{secretId}`. Decisions:
 // rotation/domain/rotation.ts; engine: rotation/engine.ts.
+import { SECRET_POLICIES } from '../platform/collections';
 import type { DocumentData } from 'firebase-admin/firestore';
 import { alertPublish } from '../platform/alerts';
 import { appendAudit, openAudit } from '../platform/audit-log';
@@ -8,7 +9,8 @@ import { db } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { runScheduledOnce } from '../platform/scheduled-run';
-import { ROTATION_LOCKS, activeRotationIds, advanceRotation, startRotation, type EngineDeps } from './engine';
+import { activeRotationIds, advanceRotation, startRotation, type EngineDeps } from './engine';
+import { ROTATION_LOCKS } from '../platform/collections';
 import { defaultEngineDeps } from './deps';
 import type { SecretPolicy } from './schema';
 import type { Actor } from '../platform/domain/audit-chain';
@@ -17,7 +19,6 @@ import { diffFields } from '../platform/domain/diff';
 import { rotationDue } from './domain/rotation';
 import { actorFromAuth } from '../platform/actor';
 
-export const SECRET_POLICIES = 'secretPolicies';
 const STREAM = 'rotations';
 
 type PolicyCheck = { ok: true; policy: SecretPolicy } | { ok: false; reason: string; field: string };

@@ -1,5 +1,6 @@
 // How each kind of consumer receives a new secret value (apply), proves it works (test) and is put back (restore)
 // when a rotation rolls back. Values are read from Secret Manager by version number when needed, never kept.
+import { DELIVERIES } from '../platform/collections';
 import type { SecretPolicy } from './schema';
 import type { Clock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
@@ -89,7 +90,7 @@ export class GithubWebhookStrategy implements RotationStrategy {
       const deadline = Date.now() + timeoutMs / pings;
       while (Date.now() < deadline) {
         const seen = await db()
-          .collection('deliveries')
+          .collection(DELIVERIES)
           .where('event', '==', 'ping')
           .where('receivedAt', '>=', since)
           .get();

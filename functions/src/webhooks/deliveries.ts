@@ -2,7 +2,6 @@
 // their routing (githubWebhook writes, onDeliveryRecorded relays, onOpsEvent routes, the recovery job reads).
 import { createHash } from 'node:crypto';
 
-export const DELIVERIES = 'deliveries';
 /** Audit streams for deliveries are sharded by GUID so no stream head is written more than ~1/s per shard. */
 export const DELIVERY_AUDIT_SHARDS = 32;
 

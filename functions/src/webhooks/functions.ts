@@ -8,7 +8,7 @@ import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { baseOptions } from '../platform/options';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
-import { DELIVERIES } from './deliveries';
+import { DELIVERIES } from '../platform/collections';
 import { defaultWebhookDeps, handleGithubWebhook } from './receive';
 import { defaultRedeliveryDeps, handleRedeliverFailedWebhooks } from './redeliver';
 import { relayDelivery } from './relay';

@@ -5,12 +5,14 @@
 // Checks in this order, each answered at once with a JSON error and nothing stored or published:
 // 405 method, 415 content type, 413 size (before parsing), 400 missing headers, 401 signature (before parsing).
 // Then: 400 invalid payload (recorded as rejected, payload not kept); 202 accepted or ignored; 200 duplicate.
+import { GITHUB_SETTINGS } from '../platform/collections';
 import { createHash } from 'node:crypto';
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { checkSignature } from './signature';
 import { db, firestoreModule } from '../platform/firestore';
-import { PROCESSED_EVENTS, PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../platform/idempotency';
+import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../platform/idempotency';
+import { PROCESSED_EVENTS } from '../platform/collections';
 import { logger } from '../platform/logger';
 import { cachedValidatedDoc } from '../platform/settings';
 import { CachedSecretSource, type SecretSource } from './webhook-secrets';
@@ -26,7 +28,7 @@ import type { AuditInput } from '../platform/domain/audit-chain';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { normalizeEvent, type GithubPayload } from './domain/normalize';
-import { DELIVERIES } from './deliveries';
+import { DELIVERIES } from '../platform/collections';
 import { sendHttpError } from '../platform/error-mapping';
 
 const ALREADY_EXISTS = 6;
@@ -86,7 +88,7 @@ export function defaultWebhookDeps(): WebhookDeps {
     maxBytes: WEBHOOK_MAX_BYTES.value(),
     clock: systemClock,
     settings: cachedValidatedDoc(
-      'settings/github',
+      GITHUB_SETTINGS,
       async () => (await import('./schema.js')).githubSettingsSchema,
       GITHUB_SETTINGS_CACHE_SECONDS.value() * 1000,
     ),
@@ -161,7 +163,7 @@ export async function handleGithubWebhook(
       within,
     );
   } catch (err) {
-    if (err instanceof ValidationError && err.message.startsWith('settings/github')) {
+    if (err instanceof ValidationError && err.message.startsWith(GITHUB_SETTINGS)) {
       // The admin's settings are broken, not the delivery: answer 503 so GitHub records a failure that the
       // recovery job redelivers once settings are fixed.
       log.error('settings/github is invalid: deliveries cannot be judged', { error: err.message });

@@ -1,6 +1,8 @@
 // redeliverFailedWebhooks (hourly): asks GitHub to redeliver the deliveries of the last 3 days that failed and that
 // fireops has not processed. Bounded per run; one run per schedule time (idempotency key) and never two at once
 // (lease); every redelivery and every run audited.
+import { GITHUB_SETTINGS } from '../platform/collections';
+import { REDELIVERIES } from '../platform/collections';
 import { appendAudit } from '../platform/audit-log';
 import type { Actor } from '../platform/domain/audit-chain';
 import { type Clock, systemClock } from '../platform/domain/clock';
@@ -10,10 +12,9 @@ import { logger } from '../platform/logger';
 import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { readValidatedDoc } from '../platform/settings';
-import { DELIVERIES } from './deliveries';
+import { DELIVERIES } from '../platform/collections';
 import { type DeliveryAttempt, planRedeliveries, RECOVERY_WINDOW_MS } from './domain/redelivery';
 
-export const REDELIVERIES = 'redeliveries';
 const LEASE_MS = 15 * 60_000;
 
 export interface RedeliveryDeps {
@@ -40,7 +41,7 @@ export async function handleRedeliverFailedWebhooks(
     async ({ correlationId, actor }) => {
       const log = logger({ function: 'redeliverFailedWebhooks', correlationId });
       const settings = await readValidatedDoc(
-        'settings/github',
+        GITHUB_SETTINGS,
         (await import('./schema.js')).githubSettingsSchema,
       );
       const hooks = settings?.hooks ?? [];

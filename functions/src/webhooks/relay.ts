@@ -7,7 +7,8 @@ import { db, firestoreModule } from '../platform/firestore';
 import { publishJson, type Publish } from '../platform/pubsub';
 import type { AuditInput } from '../platform/domain/audit-chain';
 import { systemClock, type Clock } from '../platform/domain/clock';
-import { DELIVERIES, deliveryAuditStream } from './deliveries';
+import { deliveryAuditStream } from './deliveries';
+import { DELIVERIES } from '../platform/collections';
 
 export async function relayDelivery(
   guid: string,

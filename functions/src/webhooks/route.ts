@@ -1,5 +1,7 @@
 // onOpsEvent: routes each normalized GitHub event (topic `ops-events`). Idempotent per CloudEvent id. Decisions
 // are webhooks/domain/routing.ts; this applies them: hook records, rollout requests, and an audit entry for each.
+import { GITHUB_SETTINGS } from '../platform/collections';
+import { GITHUB_HOOKS, ROLLOUT_REQUESTS } from '../platform/collections';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
@@ -8,10 +10,8 @@ import { readValidatedDoc } from '../platform/settings';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { routeEvent, type RouteDecision } from './domain/routing';
-import { DELIVERIES, deliveryAuditStream } from './deliveries';
-
-export const ROLLOUT_REQUESTS = 'rolloutRequests';
-export const GITHUB_HOOKS = 'githubHooks';
+import { deliveryAuditStream } from './deliveries';
+import { DELIVERIES } from '../platform/collections';
 
 export async function handleOpsEvent(
   eventId: string,
@@ -22,7 +22,7 @@ export async function handleOpsEvent(
   const e = schemas.parseOrThrow(schemas.opsEventSchema, message, 'ops-events message');
   let settings;
   try {
-    settings = await readValidatedDoc('settings/github', schemas.githubSettingsSchema);
+    settings = await readValidatedDoc(GITHUB_SETTINGS, schemas.githubSettingsSchema);
   } catch (err) {
     // Not the event's fault: retry (Pub/Sub keeps it up to 7 days) until an admin fixes the settings.
     if (err instanceof ValidationError) throw new TransientError(err.message);

@@ -3,7 +3,11 @@
 import { jsonDigest, type JsonValue } from '../../platform/domain/canonical-json';
 import { diffFields, sameJson, type FieldDiff } from '../../platform/domain/diff';
 
-export const RESERVED_FLAGS = ['deployFreeze', 'maintenanceMode'] as const;
+/** Pauses every canary rollout while `enabled` is true (canary/controller.ts). */
+export const DEPLOY_FREEZE_FLAG = 'deployFreeze';
+/** Suspends health incidents and alerts while `enabled` is true (health/engine.ts). */
+export const MAINTENANCE_MODE_FLAG = 'maintenanceMode';
+export const RESERVED_FLAGS = [DEPLOY_FREEZE_FLAG, MAINTENANCE_MODE_FLAG] as const;
 
 export function isReservedFlag(key: string): boolean {
   return (RESERVED_FLAGS as readonly string[]).includes(key);
