@@ -104,7 +104,7 @@ async function setup(fn) {
     .set({ allowedRepos: ALLOWED_REPOS, environments: ['production'] });
 }
 
-/** What the deployed function gets from defaultWebhookDeps(), with params from the environment or their defaults. */
+/** What the deployed function gets from webhookDeps() (webhooks/deps.ts), with params from the environment or their defaults. */
 function fireopsDeps(fn) {
   const param = (p) => (process.env[p.name] !== undefined ? p.value() : p.options.default);
   return {

@@ -6,7 +6,7 @@ import type { EngineDeps } from './engine';
 
 let deps: EngineDeps | undefined;
 
-export function defaultEngineDeps(): EngineDeps {
+export function rotationDeps(): EngineDeps {
   deps ??= {
     clock: systemClock,
     github: new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value()),

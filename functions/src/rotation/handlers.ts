@@ -11,7 +11,7 @@ import { logger } from '../platform/logger';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { activeRotationIds, advanceRotation, startRotation, type EngineDeps } from './engine';
 import { ROTATION_LOCKS } from '../platform/collections';
-import { defaultEngineDeps } from './deps';
+import { rotationDeps } from './deps';
 import type { SecretPolicy } from './schema';
 import type { Actor } from '../platform/domain/audit-chain';
 import { toJsonValue } from '../platform/domain/canonical-json';
@@ -42,7 +42,7 @@ async function readPolicy(secretId: string): Promise<PolicyCheck | undefined> {
 export async function handleSecretEvent(
   eventId: string,
   attributes: Record<string, string>,
-  deps: EngineDeps = defaultEngineDeps(),
+  deps: EngineDeps = rotationDeps(),
 ): Promise<{ rotationId?: string; outcome: string }> {
   const eventType = attributes.eventType ?? 'UNKNOWN';
   const secretId = (attributes.secretId ?? '').split('/').pop() ?? '';
@@ -115,7 +115,7 @@ export async function handleSecretEvent(
 /** The hourly sweep: policy-due rotations start; active ones advance (resume, retire, destroy). */
 export async function handleRotationSweep(
   schedule: { jobName?: string | undefined; scheduleTime?: string | undefined },
-  deps: EngineDeps = defaultEngineDeps(),
+  deps: EngineDeps = rotationDeps(),
 ): Promise<{ ran: boolean; started: string[]; advanced: string[] }> {
   const run = await runScheduledOnce(
     'rotationSweep',
@@ -162,7 +162,7 @@ export async function handlePolicyWrite(
     before?: DocumentData;
     after?: DocumentData;
   },
-  deps: EngineDeps = defaultEngineDeps(),
+  deps: EngineDeps = rotationDeps(),
 ): Promise<{ outcome: string; rotationId?: string }> {
   const actor = actorFromAuth(event.authType, event.authId);
   const target = `${SECRET_POLICIES}/${event.secretId}`;

@@ -1,5 +1,6 @@
 // The webhook functions (group `webhooks`): GitHub's deliveries in (receive.ts), their relay to the audit log and
 // ops-events (relay.ts), the router of ops-events (route.ts) and the hourly redelivery sweep (redeliver.ts). Wiring only.
+import { redeliveryDeps, webhookDeps } from './deps';
 import { onDocumentCreated } from 'firebase-functions/v2/firestore';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
@@ -9,15 +10,15 @@ import { logger } from '../platform/logger';
 import { baseOptions } from '../platform/options';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
 import { DELIVERIES } from '../platform/collections';
-import { defaultWebhookDeps, handleGithubWebhook } from './receive';
-import { defaultRedeliveryDeps, handleRedeliverFailedWebhooks } from './redeliver';
+import { handleGithubWebhook } from './receive';
+import { handleRedeliverFailedWebhooks } from './redeliver';
 import { relayDelivery } from './relay';
 import { handleOpsEvent } from './route';
 
 // GitHub stops waiting after 10 s, but the function may run longer: work GitHub gave up on still completes (the
 // delivery is recorded, so the recovery job will not ask for it again), rather than being cut mid-way.
 export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (req, res) =>
-  handleGithubWebhook(req, res, defaultWebhookDeps()),
+  handleGithubWebhook(req, res, webhookDeps()),
 );
 
 export const onDeliveryRecorded = onDocumentCreated(
@@ -52,7 +53,7 @@ export const redeliverFailedWebhooks = onSchedule(
   async (event) => {
     await handleRedeliverFailedWebhooks(
       { jobName: event.jobName, scheduleTime: event.scheduleTime },
-      defaultRedeliveryDeps(),
+      redeliveryDeps(),
     );
   },
 );

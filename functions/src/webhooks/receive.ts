@@ -14,18 +14,11 @@ import { db, firestoreModule } from '../platform/firestore';
 import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../platform/idempotency';
 import { PROCESSED_EVENTS } from '../platform/collections';
 import { logger } from '../platform/logger';
-import { cachedValidatedDoc } from '../platform/settings';
-import { CachedSecretSource, type SecretSource } from './webhook-secrets';
-import {
-  GITHUB_SETTINGS_CACHE_SECONDS,
-  WEBHOOK_MAX_BYTES,
-  WEBHOOK_SECRET_CACHE_SECONDS,
-  WEBHOOK_SECRET_ID,
-} from '../platform/params';
+import { type SecretSource } from './webhook-secrets';
 import type { GithubSettings } from './schema';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
 import type { AuditInput } from '../platform/domain/audit-chain';
-import { systemClock, type Clock } from '../platform/domain/clock';
+import { type Clock } from '../platform/domain/clock';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { normalizeEvent, type GithubPayload } from './domain/normalize';
 import { DELIVERIES } from '../platform/collections';
@@ -77,24 +70,6 @@ function requestDeadline(deadlineMs: number) {
   };
 }
 type Within = ReturnType<typeof requestDeadline>;
-
-let defaultDeps: WebhookDeps | undefined;
-
-export function defaultWebhookDeps(): WebhookDeps {
-  defaultDeps ??= {
-    secrets: new CachedSecretSource(WEBHOOK_SECRET_ID.value(), {
-      ttlMs: WEBHOOK_SECRET_CACHE_SECONDS.value() * 1000,
-    }),
-    maxBytes: WEBHOOK_MAX_BYTES.value(),
-    clock: systemClock,
-    settings: cachedValidatedDoc(
-      GITHUB_SETTINGS,
-      async () => (await import('./schema.js')).githubSettingsSchema,
-      GITHUB_SETTINGS_CACHE_SECONDS.value() * 1000,
-    ),
-  };
-  return defaultDeps;
-}
 
 const GUID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 const EVENT_PATTERN = /^[a-z_]{1,60}$/;

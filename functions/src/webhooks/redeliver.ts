@@ -5,11 +5,10 @@ import { GITHUB_SETTINGS } from '../platform/collections';
 import { REDELIVERIES } from '../platform/collections';
 import { appendAudit } from '../platform/audit-log';
 import type { Actor } from '../platform/domain/audit-chain';
-import { type Clock, systemClock } from '../platform/domain/clock';
+import { type Clock } from '../platform/domain/clock';
 import { db, firestoreModule } from '../platform/firestore';
-import { type GithubApi, OctokitGithubApi } from '../platform/github-api';
+import { type GithubApi } from '../platform/github-api';
 import { logger } from '../platform/logger';
-import { GITHUB_TOKEN_SECRET_ID, REDELIVERY_MAX_PER_RUN } from '../platform/params';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { readValidatedDoc } from '../platform/settings';
 import { DELIVERIES } from '../platform/collections';
@@ -141,11 +140,4 @@ async function recordRedelivery(
     },
     clock,
   );
-}
-
-let api: GithubApi | undefined;
-/** Production dependencies of the sweep, built on first use. */
-export function defaultRedeliveryDeps(): RedeliveryDeps {
-  api ??= new OctokitGithubApi(GITHUB_TOKEN_SECRET_ID.value());
-  return { api, clock: systemClock, maxPerRun: REDELIVERY_MAX_PER_RUN.value() };
 }
