@@ -67,6 +67,35 @@ export function listFiles(dir) {
     .sort();
 }
 
+/**
+ * Why docs/reference (whose files are `onDisk`) is not what `generate()` returned, naming the first file in path
+ * order that is missing, differs or is not generated; undefined when it is current.
+ * @param {Record<string, string>} files
+ * @param {string[]} onDisk
+ * @param {string} dir
+ * @param {(file: string) => string | undefined} [read]
+ * @returns {string | undefined}
+ */
+export function compareReference(
+  files,
+  onDisk,
+  dir,
+  read = (file) => readFileSync(path.join(dir, file), 'utf8'),
+) {
+  const present = new Set(onDisk);
+  for (const file of [...new Set([...Object.keys(files), ...onDisk])].sort()) {
+    const problem = !present.has(file)
+      ? `${file} is missing`
+      : !(file in files)
+        ? `${file} is not generated`
+        : read(file) !== files[file]
+          ? `${file} differs`
+          : undefined;
+    if (problem) return `docs/reference is stale: run npm run docs:reference (${problem})`;
+  }
+  return undefined;
+}
+
 // ------------------------------------------------------------------------------------------ the child process
 
 function child(out, index) {
