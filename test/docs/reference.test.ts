@@ -30,6 +30,15 @@ describe('docs/reference', () => {
     for (const file of schemas) expect(generated['documents.md']).toContain(`](${file})`);
   });
 
+  it('documents every collection firestore.rules lets admins write', () => {
+    const rules = readFileSync(path.join(ROOT, 'firestore.rules'), 'utf8');
+    const writable = [...rules.matchAll(/match \/(\w+)\/\{\w+\}\s*\{([^}]*)\}/g)]
+      .filter(([, , body]) => /allow [^:]*\b(?:create|update|write)\b/.test(body!))
+      .map(([, collection]) => collection);
+    expect(writable).toContain('flags');
+    for (const collection of writable) expect(generated['documents.md']).toContain(`| \`${collection}/`);
+  });
+
   it('lists every setting config/params.ts reads from the environment', () => {
     const params = ['config', 'platform']
       .map((dir) => path.join(ROOT, 'functions', 'src', dir, 'params.ts'))
