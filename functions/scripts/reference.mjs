@@ -107,7 +107,7 @@ function child(out, index) {
   const reference = require(path.join(lib, 'reference.js'));
   const { declaredParams } = require('firebase-functions/params');
 
-  const functions = [...walkFunctions(exportsTree, [])].sort((a, b) => a.id.localeCompare(b.id, 'en'));
+  const functions = [...walkFunctions(exportsTree, [])].sort((a, b) => byCodeUnits(a.id, b.id));
   const files = {
     'README.md': readme(reference),
     'documents.md': documentsPage(reference),
@@ -116,6 +116,9 @@ function child(out, index) {
     'topics.md': topicsPage(reference, require, functions),
   };
   for (const doc of reference.adminDocuments) {
+    if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(doc.id) || `schemas/${doc.id}.schema.json` in files) {
+      throw new Error(`adminDocuments: id '${doc.id}' must be kebab-case and unique`);
+    }
     files[`schemas/${doc.id}.schema.json`] =
       `${JSON.stringify(reference.documentJsonSchema(doc), null, 2)}\n`;
   }
@@ -138,6 +141,9 @@ function* walkFunctions(tree, prefix, seen = new Set()) {
     }
   }
 }
+
+/** Sorts the same on every machine (localeCompare depends on the ICU data Node was built with). */
+const byCodeUnits = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 // -------------------------------------------------------------------------------------------------- markdown
 
@@ -283,7 +289,7 @@ function functionsPage(functions) {
 }
 
 function paramsPage(declaredParams, environmentSettings) {
-  const specs = declaredParams.map((p) => p.toSpec()).sort((a, b) => a.name.localeCompare(b.name, 'en'));
+  const specs = declaredParams.map((p) => p.toSpec()).sort((a, b) => byCodeUnits(a.name, b.name));
   return page(
     '# Params',
     '## Deploy-time params',
