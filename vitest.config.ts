@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { scaled } from './test/support/time-factor';
 
-// Three projects: `unit` needs nothing running; `integration` and `rules` need the emulator suite and run
-// under `firebase emulators:exec` (see emulators/launcher.mjs), which fails them if the emulators are absent.
+// `unit` and `docs` need nothing running (`docs` needs the build); `integration` and `rules` need the emulator
+// suite and run under `firebase emulators:exec` (see emulators/launcher.mjs), which fails them if the emulators are
+// absent.
 export default defineConfig({
   test: {
     // Integration files share one Firestore emulator and clear it between tests: run files one at a time.
@@ -20,6 +21,14 @@ export default defineConfig({
         test: {
           name: 'launcher',
           include: ['test/launcher/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        // Needs the build: the generated reference is compared with docs/reference (`launcher.mjs test` builds).
+        test: {
+          name: 'docs',
+          include: ['test/docs/*.test.ts'],
           environment: 'node',
         },
       },

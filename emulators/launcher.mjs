@@ -3,7 +3,7 @@
 // firebase-tools at them, starts fireops' own stand-ins (Secret Manager, ...), and runs firebase-tools.
 //
 //   node emulators/launcher.mjs start          build, run the suite with demo data and the local scheduler
-//   node emulators/launcher.mjs test           build, typecheck, lint, unit tests, then emulator tests
+//   node emulators/launcher.mjs test           build, typecheck, lint, unit and docs tests, then emulator tests
 //   node emulators/launcher.mjs exec -- CMD    run CMD with the suite up (what the emulator tests use)
 //   node emulators/launcher.mjs bench [name]   run benchmarks with the suite up
 //
@@ -383,6 +383,11 @@ async function main(argv) {
       await step('typecheck', 'npm', ['run', 'typecheck']);
       await step('lint', 'npm', ['run', 'lint']);
       await step('unit tests', ...npx('vitest', ['run', '--project', 'unit']));
+      // After the build: compares docs/reference with what functions/lib generates, and checks every Markdown link.
+      await step(
+        'docs (generated reference current, links resolve)',
+        ...npx('vitest', ['run', '--project', 'docs']),
+      );
       // Before the suite starts: these tests start and Ctrl-C whole suites on this port offset themselves.
       await step(
         'launcher tests (Ctrl-C leaves nothing)',

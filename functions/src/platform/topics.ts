@@ -1,5 +1,7 @@
-/** Pub/Sub topics fireops publishes to or listens on (README lists who does what). */
+// Pub/Sub topics fireops publishes to or listens on (docs/reference/topics.md lists who listens).
+/** Alerts: something a human should know, from every capability; notifyAlerts logs them and posts them to chat. */
 export const OPS_ALERTS_TOPIC = 'ops-alerts';
+/** One normalized GitHub event per accepted webhook delivery, announced by the relay; onOpsEvent routes them. */
 export const OPS_EVENTS_TOPIC = 'ops-events';
 /** Kicks backupMonitor right after an export starts, so a small export is verified in seconds, not minutes. */
 export const BACKUP_MONITOR_TOPIC = 'backup-monitor';
