@@ -17,6 +17,7 @@ import { controller, handleRolloutCommand, kick } from './commands';
 import { canaryDeps } from './deps';
 import { ROLLOUTS } from '../platform/collections';
 
+/** onRolloutRequest: a rollout per request onOpsEvent recorded (idempotent by request id), then a kick. */
 export const onRolloutRequest = onDocumentCreated(
   { ...baseOptions, document: `${ROLLOUT_REQUESTS}/{requestId}`, retry: true },
   async (event) => {
@@ -33,6 +34,10 @@ export const onRolloutRequest = onDocumentCreated(
   },
 );
 
+/**
+ * onRolloutCommand: an admin's `command` on `rollouts/{id}`, validated and queued on `pendingCommands` (commands.ts);
+ * an invalid one is refused and audited.
+ */
 export const onRolloutCommand = onDocumentWrittenWithAuthContext(
   { ...baseOptions, document: `${ROLLOUTS}/{rolloutId}`, retry: true },
   async (event) => {
@@ -49,6 +54,7 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
   },
 );
 
+/** canaryKick (Pub/Sub `canary-kick`): one service's tick now. Not retried: the minute tick is the safety net. */
 export const canaryKick = onMessagePublished(
   { ...baseOptions, topic: CANARY_KICK_TOPIC, retry: false },
   async (event) => {
@@ -69,6 +75,10 @@ export const canaryKick = onMessagePublished(
   },
 );
 
+/**
+ * canaryController (every minute): one tick of every service with an active rollout. No retries: a late retry
+ * would be another minute's tick, and the next one comes anyway.
+ */
 export const canaryController = onSchedule(
   { ...baseOptions, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 120 },
   async (event) => {

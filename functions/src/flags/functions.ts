@@ -6,6 +6,11 @@ import { logger } from '../platform/logger';
 import { baseOptions } from '../platform/options';
 import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
 
+/**
+ * onFlagWritten: every write to `flags/{key}`, with the writer's auth context (who edited). Valid changes are audited
+ * with their diff; invalid ones are reverted to the last valid state (only if no later write landed), audited and
+ * alerted. Retried: a lost event would leave an invalid flag live; the handler is idempotent per event id.
+ */
 export const onFlagWritten = onDocumentWrittenWithAuthContext(
   { ...baseOptions, document: `${FLAGS}/{key}`, retry: true },
   async (event) => {

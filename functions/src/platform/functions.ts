@@ -10,6 +10,11 @@ import { baseOptions } from './options';
 import { OPS_ALERTS_TOPIC } from './topics';
 import { handleVerifyAuditLog } from './verify-audit-log';
 
+/**
+ * notifyAlerts (Pub/Sub `ops-alerts`): validates each alert, logs it at its severity and posts it to the chat
+ * webhook of `settings/alerts`. Retried: a failed post is redelivered; the post is claimed per alert id first, so a
+ * redelivery never posts twice.
+ */
 export const notifyAlerts = onMessagePublished(
   { ...baseOptions, topic: OPS_ALERTS_TOPIC, retry: true },
   async (event) => {
@@ -35,4 +40,5 @@ export const notifySweep = onSchedule(
   },
 );
 
+/** verifyAuditLog (HTTPS, admins only): walks the audit log's hash chains and reports the first broken link. */
 export const verifyAuditLog = onRequest({ ...baseOptions }, (req, res) => handleVerifyAuditLog(req, res));

@@ -21,6 +21,10 @@ export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (
   handleGithubWebhook(req, res, webhookDeps()),
 );
 
+/**
+ * onDeliveryRecorded: the relay behind githubWebhook. Appends each new delivery's audit entry to its hash chain and
+ * publishes its announcement on `ops-events`. Retried: until both are done the delivery holds them (outbox).
+ */
 export const onDeliveryRecorded = onDocumentCreated(
   { ...baseOptions, document: `${DELIVERIES}/{guid}`, retry: true },
   async (event) => {
@@ -32,6 +36,10 @@ export const onDeliveryRecorded = onDocumentCreated(
   },
 );
 
+/**
+ * onOpsEvent (Pub/Sub `ops-events`): routes each normalized GitHub event (hook records, rollout requests), each
+ * audited. Retried; idempotent per CloudEvent id.
+ */
 export const onOpsEvent = onMessagePublished(
   { ...baseOptions, topic: OPS_EVENTS_TOPIC, retry: true },
   async (event) => {
@@ -48,6 +56,10 @@ export const onOpsEvent = onMessagePublished(
   },
 );
 
+/**
+ * redeliverFailedWebhooks (hourly): asks GitHub to redeliver the failed deliveries of the last 3 days fireops has
+ * not processed (GitHub never retries by itself). Bounded per run, one run per schedule time, never two at once.
+ */
 export const redeliverFailedWebhooks = onSchedule(
   { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
   async (event) => {
