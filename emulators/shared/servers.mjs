@@ -1,6 +1,7 @@
 // @ts-check
 // What every stand-in does with its servers: listen on a port (0 picks a free one) and learn the bound port, and
 // shut a gRPC server and its HTTP control server down.
+import { shutdownGrpc } from './grpc.mjs';
 
 /**
  * Listens and resolves with the port actually bound.
@@ -32,12 +33,5 @@ export async function closeGrpcWithControl(grpcServer, controlServer) {
     controlServer.close(() => resolve(undefined));
     controlServer.closeAllConnections();
   });
-  await new Promise((resolve) => {
-    const timer = setTimeout(() => grpcServer.forceShutdown(), 2000);
-    timer.unref();
-    grpcServer.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-  });
+  await shutdownGrpc(grpcServer);
 }

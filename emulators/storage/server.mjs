@@ -16,34 +16,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
+import { crc32cBase64 } from '../shared/crc32c.mjs';
 import { listenHttp } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------------------
-// Hashes
-// ---------------------------------------------------------------------------------------------------------
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC32C (Castagnoli) as Cloud Storage reports it: base64 of the big-endian 32-bit value. @param {Uint8Array} data */
-function crc32cBase64(data) {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = /** @type {number} */ (CRC32C_TABLE[(crc ^ byte) & 0xff]) ^ (crc >>> 8);
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
-  return out.toString('base64');
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
