@@ -21,14 +21,14 @@ import { loadClientProtos } from '../shared/protos.mjs';
 import { badRequest, noControlRoute, startControlServer } from '../shared/control.mjs';
 import {
   bindInsecure,
-  hostForAddress,
+  closeGrpcWithControl,
   invalidArgument as invalid,
   msToTimestamp,
   notFound,
   RpcError,
   unaryHandlers,
 } from '../shared/grpc.mjs';
-import { closeGrpcWithControl } from '../shared/servers.mjs';
+import { hostForAddress } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Google client packages live in functions/node_modules (the copies the functions use).

@@ -16,7 +16,6 @@ import { crc32c } from '../shared/crc32c.mjs';
 import {
   bindInsecure,
   failedPrecondition,
-  hostForAddress,
   invalidArgument as invalid,
   msToTimestamp,
   notFound,
@@ -25,6 +24,7 @@ import {
   unaryHandlers,
 } from '../shared/grpc.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
+import { hostForAddress } from '../shared/servers.mjs';
 
 const require = createRequire(import.meta.url);
 

@@ -4,6 +4,7 @@
  * a status code, the unary-handler table built from a service's methods, and binding a port.
  */
 import grpc from '@grpc/grpc-js';
+import { hostForAddress } from './servers.mjs';
 
 /** Thrown by a method implementation to answer the call with `code` and `message` (the status details). */
 export class RpcError extends Error {
@@ -84,12 +85,6 @@ export function unaryHandlers(definition, impl, { service, label, before }) {
 }
 
 /**
- * `host` as it goes before `:port` in an address (IPv6 literals in brackets).
- * @param {string} host
- */
-export const hostForAddress = (host) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
-
-/**
  * Binds `server` to `host:port` without TLS (0 picks a free port) and resolves with the port bound.
  * @param {grpc.Server} server
  * @param {string} host
@@ -118,4 +113,18 @@ export function shutdownGrpc(server) {
       resolve();
     });
   });
+}
+
+/**
+ * Closes the HTTP control server (dropping kept-alive connections), then the gRPC server, forcing it after 2 s.
+ * @param {grpc.Server} grpcServer
+ * @param {import('node:http').Server} controlServer
+ * @returns {Promise<void>}
+ */
+export async function closeGrpcWithControl(grpcServer, controlServer) {
+  await new Promise((resolve) => {
+    controlServer.close(() => resolve(undefined));
+    controlServer.closeAllConnections();
+  });
+  await shutdownGrpc(grpcServer);
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
 import { crc32cBase64 } from '../shared/crc32c.mjs';
-import { listenHttp } from '../shared/servers.mjs';
+import { hostForAddress, listenHttp } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -573,7 +573,7 @@ export async function startStorageStandIn(options) {
   });
 
   const boundPort = await listenHttp(server, port, host);
-  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const urlHost = hostForAddress(host);
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
   function close() {
