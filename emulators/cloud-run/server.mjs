@@ -134,7 +134,22 @@ const targetProtos = (targets) =>
  * @property {number} [delayMs] How long an UpdateService operation runs before it completes (default 50).
  */
 
-/** @param {StandInOptions} [options] */
+/**
+ * @typedef {object} CloudRunStandIn
+ * @property {string} host
+ * @property {number} port
+ * @property {string} address `host:port` of the gRPC server, for CLOUD_RUN_EMULATOR_HOST.
+ * @property {number} controlPort
+ * @property {string} controlUrl e.g. 'http://127.0.0.1:9336' (routes under /_stand-in/).
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Forgets services, operations, faults and recorded updates; restores the initial delay.
+ * @property {(body: any) => Record<string, unknown>} seedService Seeds or replaces a service (the body of
+ *   `POST /_stand-in/services`); returns it as a google.cloud.run.v2.Service object.
+ * @property {{ services: Map<string, ServiceRecord>, operations: Map<string, OperationRecord>, faults: Fault[],
+ *   delayMs: number, updates: { service: string, traffic: Target[], outcome: string }[] }} state
+ */
+
+/** @param {StandInOptions} [options] @returns {Promise<CloudRunStandIn>} */
 export async function startCloudRunStandIn(options = {}) {
   const { host = '127.0.0.1', port = 0, controlPort = 0 } = options;
   const initialDelayMs = Math.max(0, Number(options.delayMs ?? 50));

@@ -173,7 +173,10 @@ function parseCollectionIds(ids) {
   return [...new Set(list)];
 }
 
-/** Real exports to a bare bucket get a folder named after the start time, e.g. `2024-05-03T10:15:30_48213`. */
+/**
+ * Real exports to a bare bucket get a folder named after the start time, e.g. `2024-05-03T10:15:30_48213`.
+ * @param {number} ms
+ */
 function generatedExportFolder(ms) {
   const stamp = new Date(ms).toISOString().slice(0, 19);
   return `${stamp}_${String(crypto.randomInt(0, 100_000)).padStart(5, '0')}`;
@@ -395,7 +398,21 @@ async function exportFiles(metadataFile) {
  * @property {boolean} [createBuckets] Create a missing bucket folder on export (default true); false fails the call.
  */
 
-/** @param {StandInOptions} options */
+/**
+ * @typedef {object} FirestoreAdminStandIn
+ * @property {string} host
+ * @property {number} port gRPC port.
+ * @property {string} address `host:port` of the gRPC server, e.g. for FIRESTORE_ADMIN_EMULATOR_HOST.
+ * @property {number} controlPort
+ * @property {string} controlUrl e.g. 'http://127.0.0.1:9331' (routes under /_stand-in/).
+ * @property {string} bucketsDir
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Clears operations and faults and restores the initial delay.
+ * @property {() => Promise<void>} idle Resolves once no operation work is running (stalled operations do not count).
+ * @property {StandInState} state
+ */
+
+/** @param {StandInOptions} options @returns {Promise<FirestoreAdminStandIn>} */
 export async function startFirestoreAdminStandIn(options) {
   const { host = '127.0.0.1', port = 0, controlPort = 0, createBuckets = true } = options;
   if (!options.bucketsDir) throw new Error('bucketsDir is required');

@@ -93,7 +93,19 @@ const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
  */
 
 /**
- * @param {{ host?: string, port?: number, bucketsDir: string }} options
+ * @typedef {object} StorageStandIn
+ * @property {string} url e.g. 'http://127.0.0.1:9332': the value for STORAGE_EMULATOR_HOST.
+ * @property {number} port
+ * @property {string} bucketsDir
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Forgets upload metadata and the request log (the folder tree is left alone).
+ * @property {StorageStandInState} state
+ */
+
+/**
+ * @param {{ host?: string, port?: number, bucketsDir: string }} options `port`: 0 for any free port; `bucketsDir`:
+ *   the folder holding one folder per bucket (object `a/b` of bucket `x` is the file `{bucketsDir}/x/a/b`).
+ * @returns {Promise<StorageStandIn>}
  */
 export async function startStorageStandIn(options) {
   const { host = '127.0.0.1', port = 0 } = options;
