@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
-import { badRequest, noControlRoute, startControlServer } from '../shared/control.mjs';
+import { badRequest, faultAndDelayRoutes, noControlRoute, startControlServer } from '../shared/control.mjs';
 import {
   bindInsecure,
   closeGrpcWithControl,
@@ -597,17 +597,17 @@ export async function startCloudRunStandIn(options = {}) {
     };
   }
 
+  const commonRoutes = faultAndDelayRoutes(state, { reset, parseFault });
+
   /** @param {string} method @param {string} sub @param {any} body @returns {import('../shared/control.mjs').JsonReply} */
   function control(method, sub, body) {
+    const common = commonRoutes(method, sub, body);
+    if (common) return common;
     if (method === 'GET' && (sub === '/' || sub === '/health')) {
       return {
         status: 200,
         body: { ok: true, grpcAddress: `${hostForBind}:${boundPort}`, delayMs: state.delayMs },
       };
-    }
-    if (method === 'POST' && sub === '/reset') {
-      reset();
-      return { status: 200, body: { ok: true } };
     }
     if (method === 'GET' && sub === '/services')
       return { status: 200, body: { services: [...state.services.values()].map(serviceProto) } };
@@ -634,22 +634,6 @@ export async function startCloudRunStandIn(options = {}) {
       return deleted
         ? { status: 200, body: { ok: true } }
         : { status: 404, body: { error: `no service ${one[1]}` } };
-    }
-    if (method === 'GET' && sub === '/faults') return { status: 200, body: { faults: state.faults } };
-    if (method === 'POST' && sub === '/faults') {
-      state.faults.push(parseFault(body));
-      return { status: 200, body: { faults: state.faults } };
-    }
-    if (method === 'DELETE' && sub === '/faults') {
-      state.faults.length = 0;
-      return { status: 200, body: { faults: [] } };
-    }
-    if (method === 'POST' && sub === '/delay') {
-      const delayMs = body?.delayMs;
-      if (typeof delayMs !== 'number' || !(delayMs >= 0))
-        throw badRequest('delayMs must be a non-negative number');
-      state.delayMs = delayMs;
-      return { status: 200, body: { delayMs } };
     }
     if (method === 'GET' && sub === '/updates') return { status: 200, body: { updates: state.updates } };
     return noControlRoute(method, sub);

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
-import { badRequest, noControlRoute, startControlServer } from '../shared/control.mjs';
+import { badRequest, faultAndDelayRoutes, noControlRoute, startControlServer } from '../shared/control.mjs';
 import {
   bindInsecure,
   closeGrpcWithControl,
@@ -855,8 +855,12 @@ export async function startFirestoreAdminStandIn(options) {
     };
   }
 
+  const commonRoutes = faultAndDelayRoutes(state, { reset, parseFault });
+
   /** @param {string} method @param {string} sub @param {any} body @returns {import('../shared/control.mjs').JsonReply} */
   function control(method, sub, body) {
+    const common = commonRoutes(method, sub, body);
+    if (common) return common;
     if (method === 'GET' && (sub === '/' || sub === '/health')) {
       let firestoreHost;
       try {
@@ -874,28 +878,6 @@ export async function startFirestoreAdminStandIn(options) {
           delayMs: state.delayMs,
         },
       };
-    }
-    if (method === 'POST' && sub === '/reset') {
-      reset();
-      return { status: 200, body: { ok: true } };
-    }
-    if (method === 'GET' && sub === '/faults') return { status: 200, body: { faults: state.faults } };
-    if (method === 'POST' && sub === '/faults') {
-      const fault = parseFault(body);
-      state.faults.push(fault);
-      return { status: 200, body: { faults: state.faults } };
-    }
-    if (method === 'DELETE' && sub === '/faults') {
-      state.faults.length = 0;
-      return { status: 200, body: { faults: [] } };
-    }
-    if (method === 'POST' && sub === '/delay') {
-      const delayMs = body?.delayMs;
-      if (typeof delayMs !== 'number' || !(delayMs >= 0)) {
-        throw badRequest('delayMs must be a non-negative number');
-      }
-      state.delayMs = delayMs;
-      return { status: 200, body: { delayMs } };
     }
     if (method === 'GET' && sub === '/operations') {
       const ops = [...state.operations.values()].sort((a, b) => a.seq - b.seq).map(operationView);

@@ -81,6 +81,41 @@ export async function answerControl(method, pathname, raw, routes) {
 }
 
 /**
+ * The control routes the gRPC stand-ins share: `POST /reset`, `GET|POST|DELETE /faults` (a queue of faults the
+ * stand-in takes from, each parsed by `parseFault`) and `POST /delay` (`{ "delayMs": n }`). Answers undefined for
+ * any other route, for the stand-in's own routes to take.
+ * @template F
+ * @param {{ faults: F[], delayMs: number }} state
+ * @param {{ reset: () => void, parseFault: (body: Record<string, any>) => F }} options
+ * @returns {(method: string, sub: string, body: Record<string, any>) => JsonReply | undefined}
+ */
+export function faultAndDelayRoutes(state, { reset, parseFault }) {
+  return (method, sub, body) => {
+    if (method === 'POST' && sub === '/reset') {
+      reset();
+      return { status: 200, body: { ok: true } };
+    }
+    if (method === 'GET' && sub === '/faults') return { status: 200, body: { faults: state.faults } };
+    if (method === 'POST' && sub === '/faults') {
+      state.faults.push(parseFault(body));
+      return { status: 200, body: { faults: state.faults } };
+    }
+    if (method === 'DELETE' && sub === '/faults') {
+      state.faults.length = 0;
+      return { status: 200, body: { faults: [] } };
+    }
+    if (method === 'POST' && sub === '/delay') {
+      const delayMs = body.delayMs;
+      if (typeof delayMs !== 'number' || !(delayMs >= 0))
+        throw badRequest('delayMs must be a non-negative number');
+      state.delayMs = delayMs;
+      return { status: 200, body: { delayMs } };
+    }
+    return undefined;
+  };
+}
+
+/**
  * Reads a request body, or resolves undefined when it is larger than `maxBytes` (the rest is drained).
  * @param {http.IncomingMessage} req
  * @param {number} [maxBytes]
