@@ -12,14 +12,23 @@
  * also injects faults. See README.md next to this file for the routes and the known differences from Cloud Run.
  */
 import crypto from 'node:crypto';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
-import { closeGrpcWithControl, listenHttp } from '../shared/servers.mjs';
+import { badRequest, faultAndDelayRoutes, noControlRoute, startControlServer } from '../shared/control.mjs';
+import {
+  bindInsecure,
+  closeGrpcWithControl,
+  invalidArgument as invalid,
+  msToTimestamp,
+  notFound,
+  RpcError,
+  unaryHandlers,
+} from '../shared/grpc.mjs';
+import { hostForAddress } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Google client packages live in functions/node_modules (the copies the functions use).
@@ -80,24 +89,6 @@ const LATEST_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 // Helpers
 // ---------------------------------------------------------------------------------------------------------
 
-class RpcError extends Error {
-  /** @param {number} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-/** @param {string} message */
-const invalid = (message) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
-/** @param {string} message */
-const notFound = (message) => new RpcError(grpc.status.NOT_FOUND, message);
-
-/** @param {number} ms @returns {Timestamp} */
-function msToTimestamp(ms) {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
-
 const SERVICE_RE = /^projects\/([^/]+)\/locations\/([^/]+)\/services\/([a-z]([-a-z0-9]{0,47}[a-z0-9])?)$/;
 const PARENT_RE = /^projects\/([^/]+)\/locations\/([^/]+)$/;
 const REVISION_NAME_RE = /^(projects\/[^/]+\/locations\/[^/]+\/services\/[^/]+)\/revisions\/([^/]+)$/;
@@ -122,11 +113,6 @@ function parseServiceName(value) {
   };
 }
 
-/** A control API error answered with HTTP 400. @param {string} message */
-function badRequest(message) {
-  return Object.assign(new Error(message), { status: 400 });
-}
-
 /** @param {Target[]} targets @returns {Record<string, unknown>[]} */
 const targetProtos = (targets) =>
   targets.map((t) => ({
@@ -148,7 +134,22 @@ const targetProtos = (targets) =>
  * @property {number} [delayMs] How long an UpdateService operation runs before it completes (default 50).
  */
 
-/** @param {StandInOptions} [options] */
+/**
+ * @typedef {object} CloudRunStandIn
+ * @property {string} host
+ * @property {number} port
+ * @property {string} address `host:port` of the gRPC server, for CLOUD_RUN_EMULATOR_HOST.
+ * @property {number} controlPort
+ * @property {string} controlUrl e.g. 'http://127.0.0.1:9336' (routes under /_stand-in/).
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Forgets services, operations, faults and recorded updates; restores the initial delay.
+ * @property {(body: any) => Record<string, unknown>} seedService Seeds or replaces a service (the body of
+ *   `POST /_stand-in/services`); returns it as a google.cloud.run.v2.Service object.
+ * @property {{ services: Map<string, ServiceRecord>, operations: Map<string, OperationRecord>, faults: Fault[],
+ *   delayMs: number, updates: { service: string, traffic: Target[], outcome: string }[] }} state
+ */
+
+/** @param {StandInOptions} [options] @returns {Promise<CloudRunStandIn>} */
 export async function startCloudRunStandIn(options = {}) {
   const { host = '127.0.0.1', port = 0, controlPort = 0 } = options;
   const initialDelayMs = Math.max(0, Number(options.delayMs ?? 50));
@@ -489,42 +490,6 @@ export async function startCloudRunStandIn(options = {}) {
     },
   };
 
-  /** @param {string} service @param {Record<string, (req: any) => unknown>} impl @param {grpc.ServiceDefinition} def */
-  function handlersFor(service, impl, def) {
-    /** @type {grpc.UntypedServiceImplementation} */
-    const handlers = {};
-    for (const method of Object.keys(def)) {
-      const fn = impl[method];
-      /** @type {grpc.handleUnaryCall<any, any>} */
-      const handler = (call, callback) => {
-        if (!fn) {
-          callback({
-            code: grpc.status.UNIMPLEMENTED,
-            details: `${service}.${method} is not implemented by the Cloud Run stand-in.`,
-          });
-          return;
-        }
-        Promise.resolve()
-          .then(() => fn(call.request))
-          .then(
-            (reply) => callback(null, reply),
-            (err) => {
-              if (err instanceof RpcError) callback({ code: err.code, details: err.message });
-              else {
-                console.error(`[cloud-run-stand-in] ${service}.${method} failed:`, err);
-                callback({
-                  code: grpc.status.INTERNAL,
-                  details: err instanceof Error ? err.message : String(err),
-                });
-              }
-            },
-          );
-      };
-      handlers[method] = handler;
-    }
-    return handlers;
-  }
-
   const definition = loadClientProtos(
     fnRequire.resolve('@google-cloud/run/package.json'),
     [
@@ -542,14 +507,10 @@ export async function startCloudRunStandIn(options = {}) {
   ])) {
     const def = /** @type {grpc.ServiceDefinition | undefined} */ (definition[service]);
     if (!def) throw new Error(`${service} not found in the Cloud Run protos`);
-    server.addService(def, handlersFor(service, impl, def));
+    server.addService(def, unaryHandlers(def, impl, { service, label: 'Cloud Run stand-in' }));
   }
-  const hostForBind = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const boundPort = await new Promise((resolve, reject) => {
-    server.bindAsync(`${hostForBind}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  const hostForBind = hostForAddress(host);
+  const boundPort = await bindInsecure(server, host, port);
 
   // -------------------------------------------------------------------------------------------------------
   // Control API (HTTP, JSON, no auth)
@@ -636,83 +597,53 @@ export async function startCloudRunStandIn(options = {}) {
     };
   }
 
-  /** @param {string} method @param {string} sub @param {any} body @returns {[number, unknown]} */
+  const commonRoutes = faultAndDelayRoutes(state, { reset, parseFault });
+
+  /** @param {string} method @param {string} sub @param {any} body @returns {import('../shared/control.mjs').JsonReply} */
   function control(method, sub, body) {
+    const common = commonRoutes(method, sub, body);
+    if (common) return common;
     if (method === 'GET' && (sub === '/' || sub === '/health')) {
-      return [200, { ok: true, grpcAddress: `${hostForBind}:${boundPort}`, delayMs: state.delayMs }];
-    }
-    if (method === 'POST' && sub === '/reset') {
-      reset();
-      return [200, { ok: true }];
+      return {
+        status: 200,
+        body: { ok: true, grpcAddress: `${hostForBind}:${boundPort}`, delayMs: state.delayMs },
+      };
     }
     if (method === 'GET' && sub === '/services')
-      return [200, { services: [...state.services.values()].map(serviceProto) }];
-    if (method === 'POST' && sub === '/services') return [200, seedService(body)];
+      return { status: 200, body: { services: [...state.services.values()].map(serviceProto) } };
+    if (method === 'POST' && sub === '/services') return { status: 200, body: seedService(body) };
     if (method === 'POST' && sub === '/revisions') {
       const svc = state.services.get(String(body?.service ?? ''));
-      if (!svc) return [404, { error: `no service ${String(body?.service)}` }];
+      if (!svc) return { status: 404, body: { error: `no service ${String(body?.service)}` } };
       const revision = String(body?.revision ?? '');
       if (!SHORT_REVISION_RE.test(revision)) throw badRequest(`invalid revision name '${revision}'`);
       if (svc.revisions.includes(revision)) throw badRequest(`revision '${revision}' exists`);
       svc.revisions.push(revision);
       svc.trafficStatuses = statusesFor(svc, svc.traffic); // LATEST follows the new revision
-      return [200, serviceProto(svc)];
+      return { status: 200, body: serviceProto(svc) };
     }
     const one = /^\/services\/(.+)$/.exec(sub);
     if (method === 'GET' && one) {
       const svc = state.services.get(decodeURIComponent(/** @type {string} */ (one[1])));
-      return svc ? [200, serviceProto(svc)] : [404, { error: `no service ${one[1]}` }];
+      return svc
+        ? { status: 200, body: serviceProto(svc) }
+        : { status: 404, body: { error: `no service ${one[1]}` } };
     }
     if (method === 'DELETE' && one) {
       const deleted = state.services.delete(decodeURIComponent(/** @type {string} */ (one[1])));
-      return deleted ? [200, { ok: true }] : [404, { error: `no service ${one[1]}` }];
+      return deleted
+        ? { status: 200, body: { ok: true } }
+        : { status: 404, body: { error: `no service ${one[1]}` } };
     }
-    if (method === 'GET' && sub === '/faults') return [200, { faults: state.faults }];
-    if (method === 'POST' && sub === '/faults') {
-      state.faults.push(parseFault(body));
-      return [200, { faults: state.faults }];
-    }
-    if (method === 'DELETE' && sub === '/faults') {
-      state.faults.length = 0;
-      return [200, { faults: [] }];
-    }
-    if (method === 'POST' && sub === '/delay') {
-      const delayMs = body?.delayMs;
-      if (typeof delayMs !== 'number' || !(delayMs >= 0))
-        throw badRequest('delayMs must be a non-negative number');
-      state.delayMs = delayMs;
-      return [200, { delayMs }];
-    }
-    if (method === 'GET' && sub === '/updates') return [200, { updates: state.updates }];
-    return [404, { error: `no control route ${method} /_stand-in${sub === '/' ? '' : sub}` }];
+    if (method === 'GET' && sub === '/updates') return { status: 200, body: { updates: state.updates } };
+    return noControlRoute(method, sub);
   }
 
-  const controlServer = http.createServer((req, res) => {
-    /** @type {Buffer[]} */
-    const chunks = [];
-    req.on('data', (/** @type {Buffer} */ c) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://stand-in.invalid');
-      /** @type {[number, unknown]} */
-      let reply;
-      if (url.pathname !== '/_stand-in' && !url.pathname.startsWith('/_stand-in/')) {
-        reply = [404, { error: 'control routes live under /_stand-in/' }];
-      } else {
-        try {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          const body = raw ? JSON.parse(raw) : {};
-          const sub = url.pathname.slice('/_stand-in'.length).replace(/\/$/, '') || '/';
-          reply = control((req.method ?? 'GET').toUpperCase(), sub, body);
-        } catch (err) {
-          const status = /** @type {any} */ (err)?.status ?? 400;
-          reply = [status, { error: err instanceof Error ? err.message : String(err) }];
-        }
-      }
-      res.writeHead(reply[0], { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(reply[1]));
-    });
-  });
-  const boundControlPort = await listenHttp(controlServer, controlPort, host);
+  const { server: controlServer, port: boundControlPort } = await startControlServer(
+    control,
+    host,
+    controlPort,
+  );
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
   function close() {
@@ -725,7 +656,7 @@ export async function startCloudRunStandIn(options = {}) {
 
   return {
     host,
-    port: /** @type {number} */ (boundPort),
+    port: boundPort,
     address: `${hostForBind}:${boundPort}`,
     controlPort: boundControlPort,
     controlUrl: `http://${hostForBind}:${boundControlPort}`,

@@ -16,14 +16,22 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
-import { closeGrpcWithControl, listenHttp } from '../shared/servers.mjs';
+import { badRequest, faultAndDelayRoutes, noControlRoute, startControlServer } from '../shared/control.mjs';
+import {
+  bindInsecure,
+  closeGrpcWithControl,
+  invalidArgument as invalid,
+  msToTimestamp,
+  RpcError,
+  unaryHandlers,
+} from '../shared/grpc.mjs';
+import { hostForAddress } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Google client packages live in functions/node_modules (the copies the functions use).
@@ -112,22 +120,6 @@ function loadServiceDefinitions() {
 // Errors and small helpers
 // ---------------------------------------------------------------------------------------------------------
 
-class RpcError extends Error {
-  /** @param {number} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-/** @param {string} message */
-const invalid = (message) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
-
-/** @param {number} ms @returns {Timestamp} */
-function msToTimestamp(ms) {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
-
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -181,7 +173,10 @@ function parseCollectionIds(ids) {
   return [...new Set(list)];
 }
 
-/** Real exports to a bare bucket get a folder named after the start time, e.g. `2024-05-03T10:15:30_48213`. */
+/**
+ * Real exports to a bare bucket get a folder named after the start time, e.g. `2024-05-03T10:15:30_48213`.
+ * @param {number} ms
+ */
 function generatedExportFolder(ms) {
   const stamp = new Date(ms).toISOString().slice(0, 19);
   return `${stamp}_${String(crypto.randomInt(0, 100_000)).padStart(5, '0')}`;
@@ -403,7 +398,21 @@ async function exportFiles(metadataFile) {
  * @property {boolean} [createBuckets] Create a missing bucket folder on export (default true); false fails the call.
  */
 
-/** @param {StandInOptions} options */
+/**
+ * @typedef {object} FirestoreAdminStandIn
+ * @property {string} host
+ * @property {number} port gRPC port.
+ * @property {string} address `host:port` of the gRPC server, e.g. for FIRESTORE_ADMIN_EMULATOR_HOST.
+ * @property {number} controlPort
+ * @property {string} controlUrl e.g. 'http://127.0.0.1:9331' (routes under /_stand-in/).
+ * @property {string} bucketsDir
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Clears operations and faults and restores the initial delay.
+ * @property {() => Promise<void>} idle Resolves once no operation work is running (stalled operations do not count).
+ * @property {StandInState} state
+ */
+
+/** @param {StandInOptions} options @returns {Promise<FirestoreAdminStandIn>} */
 export async function startFirestoreAdminStandIn(options) {
   const { host = '127.0.0.1', port = 0, controlPort = 0, createBuckets = true } = options;
   if (!options.bucketsDir) throw new Error('bucketsDir is required');
@@ -795,65 +804,16 @@ export async function startFirestoreAdminStandIn(options) {
     },
   };
 
-  /** @param {string} service @param {Record<string, (req: any) => Promise<unknown> | unknown>} impl */
-  function handlersFor(service, impl) {
-    /** @type {grpc.UntypedServiceImplementation} */
-    const handlers = {};
-    for (const [method, fn] of Object.entries(impl)) {
-      /** @type {grpc.handleUnaryCall<any, any>} */
-      const handler = (call, callback) => {
-        Promise.resolve()
-          .then(() => fn(call.request))
-          .then(
-            (reply) => callback(null, reply),
-            (err) => {
-              if (err instanceof RpcError) callback({ code: err.code, details: err.message });
-              else {
-                console.error(`[firestore-admin-stand-in] ${service}.${method} failed:`, err);
-                callback({
-                  code: grpc.status.INTERNAL,
-                  details: err instanceof Error ? err.message : String(err),
-                });
-              }
-            },
-          );
-      };
-      handlers[method] = handler;
-    }
-    return handlers;
-  }
-
-  /** Every other method of a service answers UNIMPLEMENTED. @param {grpc.ServiceDefinition} def @param {string} service */
-  function withUnimplemented(def, service, /** @type {grpc.UntypedServiceImplementation} */ handlers) {
-    for (const method of Object.keys(def)) {
-      if (handlers[method]) continue;
-      /** @type {grpc.handleUnaryCall<any, any>} */
-      const handler = (_call, callback) =>
-        callback({
-          code: grpc.status.UNIMPLEMENTED,
-          details: `${service}.${method} is not implemented by the Firestore Admin stand-in.`,
-        });
-      handlers[method] = handler;
-    }
-    return handlers;
-  }
-
   const defs = loadServiceDefinitions();
   const server = new grpc.Server();
-  server.addService(
-    defs.admin,
-    withUnimplemented(defs.admin, ADMIN_SERVICE, handlersFor(ADMIN_SERVICE, adminImpl)),
-  );
+  const label = 'Firestore Admin stand-in';
+  server.addService(defs.admin, unaryHandlers(defs.admin, adminImpl, { service: ADMIN_SERVICE, label }));
   server.addService(
     defs.operations,
-    withUnimplemented(defs.operations, OPERATIONS_SERVICE, handlersFor(OPERATIONS_SERVICE, operationsImpl)),
+    unaryHandlers(defs.operations, operationsImpl, { service: OPERATIONS_SERVICE, label }),
   );
-  const hostForBind = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const boundPort = await new Promise((resolve, reject) => {
-    server.bindAsync(`${hostForBind}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  const hostForBind = hostForAddress(host);
+  const boundPort = await bindInsecure(server, host, port);
 
   // -------------------------------------------------------------------------------------------------------
   // Control API (HTTP, JSON, no auth)
@@ -870,18 +830,18 @@ export async function startFirestoreAdminStandIn(options) {
   function parseFault(body) {
     const next = body?.next;
     if (next !== 'fail' && next !== 'stall' && next !== 'shortfall') {
-      throw Object.assign(new Error("next must be 'fail', 'stall' or 'shortfall'"), { status: 400 });
+      throw badRequest("next must be 'fail', 'stall' or 'shortfall'");
     }
     const num = (/** @type {unknown} */ v, /** @type {number} */ dflt, /** @type {string} */ what) => {
       if (v === undefined || v === null) return dflt;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        throw Object.assign(new Error(`${what} must be a non-negative integer`), { status: 400 });
+        throw badRequest(`${what} must be a non-negative integer`);
       }
       return v;
     };
     const method = body.method;
     if (method !== undefined && method !== 'export' && method !== 'import') {
-      throw Object.assign(new Error("method must be 'export' or 'import'"), { status: 400 });
+      throw badRequest("method must be 'export' or 'import'");
     }
     return {
       next,
@@ -895,8 +855,12 @@ export async function startFirestoreAdminStandIn(options) {
     };
   }
 
-  /** @param {string} method @param {string} sub @param {any} body @returns {[number, unknown]} */
+  const commonRoutes = faultAndDelayRoutes(state, { reset, parseFault });
+
+  /** @param {string} method @param {string} sub @param {any} body @returns {import('../shared/control.mjs').JsonReply} */
   function control(method, sub, body) {
+    const common = commonRoutes(method, sub, body);
+    if (common) return common;
     if (method === 'GET' && (sub === '/' || sub === '/health')) {
       let firestoreHost;
       try {
@@ -904,80 +868,36 @@ export async function startFirestoreAdminStandIn(options) {
       } catch {
         firestoreHost = null;
       }
-      return [
-        200,
-        {
+      return {
+        status: 200,
+        body: {
           ok: true,
           grpcAddress: `${hostForBind}:${boundPort}`,
           bucketsDir,
           firestoreHost,
           delayMs: state.delayMs,
         },
-      ];
-    }
-    if (method === 'POST' && sub === '/reset') {
-      reset();
-      return [200, { ok: true }];
-    }
-    if (method === 'GET' && sub === '/faults') return [200, { faults: state.faults }];
-    if (method === 'POST' && sub === '/faults') {
-      const fault = parseFault(body);
-      state.faults.push(fault);
-      return [200, { faults: state.faults }];
-    }
-    if (method === 'DELETE' && sub === '/faults') {
-      state.faults.length = 0;
-      return [200, { faults: [] }];
-    }
-    if (method === 'POST' && sub === '/delay') {
-      const delayMs = body?.delayMs;
-      if (typeof delayMs !== 'number' || !(delayMs >= 0)) {
-        throw Object.assign(new Error('delayMs must be a non-negative number'), { status: 400 });
-      }
-      state.delayMs = delayMs;
-      return [200, { delayMs }];
+      };
     }
     if (method === 'GET' && sub === '/operations') {
       const ops = [...state.operations.values()].sort((a, b) => a.seq - b.seq).map(operationView);
-      return [200, { operations: ops }];
+      return { status: 200, body: { operations: ops } };
     }
     const one = /^\/operations\/(.+)$/.exec(sub);
     if (method === 'GET' && one) {
       const key = decodeURIComponent(/** @type {string} */ (one[1]));
       const op = state.operations.get(key) ?? [...state.operations.values()].find((o) => o.id === key);
-      if (!op) return [404, { error: `no operation ${key}` }];
-      return [200, operationView(op)];
+      if (!op) return { status: 404, body: { error: `no operation ${key}` } };
+      return { status: 200, body: operationView(op) };
     }
-    return [404, { error: `no control route ${method} /_stand-in${sub === '/' ? '' : sub}` }];
+    return noControlRoute(method, sub);
   }
 
-  const controlServer = http.createServer((req, res) => {
-    /** @type {Buffer[]} */
-    const chunks = [];
-    req.on('data', (/** @type {Buffer} */ c) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://stand-in.invalid');
-      /** @type {[number, unknown]} */
-      let reply;
-      if (url.pathname !== '/_stand-in' && !url.pathname.startsWith('/_stand-in/')) {
-        reply = [404, { error: 'control routes live under /_stand-in/' }];
-      } else {
-        try {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          const body = raw ? JSON.parse(raw) : {};
-          const sub = url.pathname.slice('/_stand-in'.length).replace(/\/$/, '') || '/';
-          reply = control((req.method ?? 'GET').toUpperCase(), sub, body);
-        } catch (err) {
-          const status = /** @type {any} */ (err)?.status ?? 400;
-          reply = [status, { error: err instanceof Error ? err.message : String(err) }];
-        }
-      }
-      const text = JSON.stringify(reply[1]);
-      res.writeHead(reply[0], { 'content-type': 'application/json; charset=utf-8' });
-      res.end(text);
-    });
-  });
-  const boundControlPort = await listenHttp(controlServer, controlPort, host);
+  const { server: controlServer, port: boundControlPort } = await startControlServer(
+    control,
+    host,
+    controlPort,
+  );
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
   function close() {
@@ -992,7 +912,7 @@ export async function startFirestoreAdminStandIn(options) {
 
   return {
     host,
-    port: /** @type {number} */ (boundPort),
+    port: boundPort,
     address: `${hostForBind}:${boundPort}`,
     controlPort: boundControlPort,
     controlUrl: `http://${hostForBind}:${boundControlPort}`,

@@ -12,7 +12,19 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
+import { crc32c } from '../shared/crc32c.mjs';
+import {
+  bindInsecure,
+  failedPrecondition,
+  invalidArgument as invalid,
+  msToTimestamp,
+  notFound,
+  RpcError,
+  shutdownGrpc,
+  unaryHandlers,
+} from '../shared/grpc.mjs';
 import { loadClientProtos } from '../shared/protos.mjs';
+import { hostForAddress } from '../shared/servers.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -114,33 +126,8 @@ function loadServiceDefinition() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Errors
+// Small helpers: time, etags
 // ---------------------------------------------------------------------------------------------------------
-
-class RpcError extends Error {
-  /** @param {grpc.status} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** @param {string} message */
-const invalid = (message) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
-/** @param {string} message */
-const notFound = (message) => new RpcError(grpc.status.NOT_FOUND, message);
-/** @param {string} message */
-const failedPrecondition = (message) => new RpcError(grpc.status.FAILED_PRECONDITION, message);
-
-// ---------------------------------------------------------------------------------------------------------
-// Small helpers: time, etags, CRC32C
-// ---------------------------------------------------------------------------------------------------------
-
-/** @param {number} ms @returns {Timestamp} */
-function msToTimestamp(ms) {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
 
 /** @param {Timestamp | Duration} t */
 const toMs = (t) => t.seconds * 1000 + t.nanos / 1e6;
@@ -166,23 +153,6 @@ let etagCounter = 0;
 function newEtag() {
   etagCounter += 1;
   return `"${Date.now().toString(16)}${etagCounter.toString(16).padStart(6, '0')}"`;
-}
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC32C (Castagnoli), as used by SecretPayload.data_crc32c. @param {Uint8Array} data */
-export function crc32c(data) {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = /** @type {number} */ (CRC32C_TABLE[(crc ^ byte) & 0xff]) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -749,8 +719,8 @@ function loadSeed(seed) {
 // The service
 // ---------------------------------------------------------------------------------------------------------
 
-/** @param {EmulatorState} state */
-function createHandlers(state) {
+/** @param {EmulatorState} state @param {grpc.ServiceDefinition} definition */
+function createHandlers(state, definition) {
   /** @param {ParsedSecretName} p */
   function getSecretRecord(p) {
     const rec = state.secrets.get(secretKey(state, p));
@@ -1056,48 +1026,19 @@ function createHandlers(state) {
     },
   };
 
-  const unimplemented = [
-    'SetIamPolicy',
-    'GetIamPolicy',
-    'TestIamPermissions',
-    'EnableManagedRotation',
-    'RotateSecret',
-  ];
-
-  /** @type {grpc.UntypedServiceImplementation} */
-  const handlers = {};
+  // Every other method (the IAM ones, managed rotation...) answers UNIMPLEMENTED.
   /** @type {Record<string, number>} */
   const calls = {};
   Object.defineProperty(state, 'calls', { value: calls, enumerable: false });
-  for (const [method, fn] of Object.entries(impl)) {
-    /** @type {grpc.handleUnaryCall<any, any>} */
-    const handler = (call, callback) => {
+  return unaryHandlers(definition, impl, {
+    service: SERVICE_NAME,
+    label: 'Secret Manager emulator',
+    before: (method) => {
       // Calls per method, for benchmarks that count what an operation costs.
       calls[method] = (calls[method] ?? 0) + 1;
-      try {
-        sweep(state);
-        callback(null, fn(call.request));
-      } catch (err) {
-        if (err instanceof RpcError) {
-          callback({ code: err.code, details: err.message });
-        } else {
-          console.error(`[secret-manager-emulator] ${method} failed:`, err);
-          callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
-        }
-      }
-    };
-    handlers[method] = handler;
-  }
-  for (const method of unimplemented) {
-    /** @type {grpc.handleUnaryCall<any, any>} */
-    const handler = (_call, callback) =>
-      callback({
-        code: grpc.status.UNIMPLEMENTED,
-        details: `${method} is not implemented by the Secret Manager emulator.`,
-      });
-    handlers[method] = handler;
-  }
-  return handlers;
+      sweep(state);
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1120,26 +1061,14 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
   reset();
 
   const server = new grpc.Server();
-  server.addService(loadServiceDefinition(), createHandlers(state));
-  const hostForBind = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const boundPort = await new Promise((resolve, reject) => {
-    server.bindAsync(`${hostForBind}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  const definition = loadServiceDefinition();
+  server.addService(definition, createHandlers(state, definition));
+  const hostForBind = hostForAddress(host);
+  const boundPort = await bindInsecure(server, host, port);
 
-  let closed = false;
-  const close = () =>
-    new Promise((resolve) => {
-      if (closed) return resolve(undefined);
-      closed = true;
-      const timer = setTimeout(() => server.forceShutdown(), 2000);
-      timer.unref();
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
-    }).then(() => undefined);
+  /** @type {Promise<void> | undefined} */
+  let closing;
+  const close = () => (closing ??= shutdownGrpc(server));
 
   return { host, port: boundPort, address: `${hostForBind}:${boundPort}`, close, reset, state };
 }

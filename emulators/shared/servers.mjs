@@ -1,6 +1,12 @@
 // @ts-check
-// What every stand-in does with its servers: listen on a port (0 picks a free one) and learn the bound port, and
-// shut a gRPC server and its HTTP control server down.
+// What every stand-in does with its HTTP servers: listen on a port (0 picks a free one) and learn the bound port,
+// and put the host in an address.
+/**
+ * `host` as it goes before `:port` in an address or URL (IPv6 literals in brackets).
+ * @param {string} host
+ * @returns {string}
+ */
+export const hostForAddress = (host) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
 
 /**
  * Listens and resolves with the port actually bound.
@@ -19,25 +25,4 @@ export async function listenHttp(server, port, host) {
   });
   const address = server.address();
   return typeof address === 'object' && address ? address.port : port;
-}
-
-/**
- * Closes the HTTP control server (dropping kept-alive connections), then the gRPC server, forcing it after 2 s.
- * @param {import('@grpc/grpc-js').Server} grpcServer
- * @param {import('node:http').Server} controlServer
- * @returns {Promise<void>}
- */
-export async function closeGrpcWithControl(grpcServer, controlServer) {
-  await new Promise((resolve) => {
-    controlServer.close(() => resolve(undefined));
-    controlServer.closeAllConnections();
-  });
-  await new Promise((resolve) => {
-    const timer = setTimeout(() => grpcServer.forceShutdown(), 2000);
-    timer.unref();
-    grpcServer.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-  });
 }

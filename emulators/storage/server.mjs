@@ -16,34 +16,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, parseFlags, runUntilSignal } from '../shared/cli.mjs';
-import { listenHttp } from '../shared/servers.mjs';
+import { crc32cBase64 } from '../shared/crc32c.mjs';
+import { hostForAddress, listenHttp } from '../shared/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------------------
-// Hashes
-// ---------------------------------------------------------------------------------------------------------
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC32C (Castagnoli) as Cloud Storage reports it: base64 of the big-endian 32-bit value. @param {Uint8Array} data */
-function crc32cBase64(data) {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = /** @type {number} */ (CRC32C_TABLE[(crc ^ byte) & 0xff]) ^ (crc >>> 8);
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
-  return out.toString('base64');
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
@@ -115,7 +93,19 @@ const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
  */
 
 /**
- * @param {{ host?: string, port?: number, bucketsDir: string }} options
+ * @typedef {object} StorageStandIn
+ * @property {string} url e.g. 'http://127.0.0.1:9332': the value for STORAGE_EMULATOR_HOST.
+ * @property {number} port
+ * @property {string} bucketsDir
+ * @property {() => Promise<void>} close
+ * @property {() => void} reset Forgets upload metadata and the request log (the folder tree is left alone).
+ * @property {StorageStandInState} state
+ */
+
+/**
+ * @param {{ host?: string, port?: number, bucketsDir: string }} options `port`: 0 for any free port; `bucketsDir`:
+ *   the folder holding one folder per bucket (object `a/b` of bucket `x` is the file `{bucketsDir}/x/a/b`).
+ * @returns {Promise<StorageStandIn>}
  */
 export async function startStorageStandIn(options) {
   const { host = '127.0.0.1', port = 0 } = options;
@@ -595,7 +585,7 @@ export async function startStorageStandIn(options) {
   });
 
   const boundPort = await listenHttp(server, port, host);
-  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const urlHost = hostForAddress(host);
 
   let closing = /** @type {Promise<void> | undefined} */ (undefined);
   function close() {

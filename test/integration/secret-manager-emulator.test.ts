@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { crc32c, startSecretManagerEmulator } from '../../emulators/secret-manager/server.mjs';
+import { crc32c } from '../../emulators/shared/crc32c.mjs';
+import { startSecretManagerEmulator } from '../../emulators/secret-manager/server.mjs';
 
 const PROJECT = 'demo-fireops';
 const PARENT = `projects/${PROJECT}`;
