@@ -14,7 +14,8 @@ function loadMs(file) {
     const t0 = process.hrtime.bigint();
     const m = require(${JSON.stringify(file)});
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    process.stdout.write(JSON.stringify({ ms, exports: Object.keys(m).length, rssMb: process.memoryUsage().rss / 2**20 }));`;
+    const count = (o) => Object.values(o).reduce((n, v) => n + (v && v.__endpoint ? 1 : v && typeof v === 'object' ? count(v) : 0), 0);
+    process.stdout.write(JSON.stringify({ ms, exports: count(m), rssMb: process.memoryUsage().rss / 2**20 }));`;
   const out = spawnSync(process.execPath, ['-e', script], {
     cwd: FUNCTIONS,
     encoding: 'utf8',
