@@ -114,6 +114,7 @@ function child(out, index) {
     'functions.md': functionsPage(functions),
     'params.md': paramsPage(declaredParams, reference.environmentSettings),
     'topics.md': topicsPage(reference, require, functions),
+    'iam.md': iamPage(require(path.join(lib, 'platform', 'iam.js'))),
   };
   for (const doc of reference.adminDocuments) {
     if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(doc.id) || `schemas/${doc.id}.schema.json` in files) {
@@ -173,6 +174,58 @@ function shown(value, format = (v) => code(v)) {
   return format(value);
 }
 
+function resourceName(r) {
+  switch (r.kind) {
+    case 'project':
+      return 'project';
+    case 'secret':
+      return `secret ${code(r.secret)}`;
+    case 'bucket':
+      return 'backups bucket (`EXPORT_BUCKET`)';
+    case 'topic':
+      return `topic ${code(r.topic)}`;
+    default:
+      return code(JSON.stringify(r));
+  }
+}
+
+/** docs/reference/iam.md from functions/src/platform/iam.ts. */
+function iamPage({ SERVICE_ACCOUNTS, GRANTS, REQUIRED_PERMISSIONS }) {
+  const account = (group) => code(`${SERVICE_ACCOUNTS[group]}@PROJECT.iam.gserviceaccount.com`);
+  return page(
+    '# IAM',
+    'Each deploy group runs as its own service account (the `serviceAccount` option, from ' +
+      '[functions/src/platform/iam.ts](../../functions/src/platform/iam.ts)). `fireops bootstrap` makes the grants; ' +
+      '`fireops doctor` tests the required permissions with `testIamPermissions`.',
+    '## Service accounts',
+    table(
+      ['deploy group', 'service account'],
+      Object.keys(SERVICE_ACCOUNTS).map((g) => [code(g), account(g)]),
+    ),
+    '## Grants',
+    table(
+      ['account', 'role', 'on', 'condition', 'why'],
+      GRANTS.map((g) => [
+        code(SERVICE_ACCOUNTS[g.account]),
+        code(g.role),
+        resourceName(g.resource),
+        g.condition ? `${g.condition.title}: ${code(g.condition.expression)}` : '—',
+        cell(g.why),
+      ]),
+    ),
+    '## Permissions the code calls',
+    table(
+      ['account', 'on', 'permissions', 'called by'],
+      REQUIRED_PERMISSIONS.map((r) => [
+        code(SERVICE_ACCOUNTS[r.account]),
+        resourceName(r.resource),
+        r.permissions.map(code).join(', '),
+        cell(r.calledBy),
+      ]),
+    ),
+  );
+}
+
 function readme({ adminDocuments }) {
   return page(
     '# Reference',
@@ -183,6 +236,7 @@ function readme({ adminDocuments }) {
       '- [Functions](functions.md): every deployed function, its trigger and its runtime options.',
       '- [Params](params.md): deploy-time params, and the settings read from the environment.',
       '- [Pub/Sub topics](topics.md): each topic and the functions it triggers.',
+      '- [IAM](iam.md): the service account of each deploy group, its grants, and the permissions its code calls.',
     ].join('\n'),
     'Settings read from the environment when the code loads (see [Params](params.md#environment-settings)) are ' +
       'documented at their defaults: a deployment that sets `PROBE_REGIONS` has other probe functions.',

@@ -6,10 +6,12 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { BACKUP_KICK_WAIT_SECONDS, EXPORT_SCHEDULE, EXPORT_TIME_ZONE } from '../platform/params';
 import { BACKUP_MONITOR_TOPIC } from '../platform/topics';
 import { backupDeps } from './deps';
+
+const options = groupOptions('backups');
 
 /**
  * scheduledExport (daily, EXPORT_SCHEDULE): counts and samples the collections, starts a managed Firestore export
@@ -18,7 +20,7 @@ import { backupDeps } from './deps';
  */
 export const scheduledExport = onSchedule(
   {
-    ...baseOptions,
+    ...options,
     schedule: EXPORT_SCHEDULE,
     timeZone: EXPORT_TIME_ZONE,
     retryCount: 3,
@@ -35,7 +37,7 @@ export const scheduledExport = onSchedule(
  * shortfall, alerted), then applies retention once a new export is verified.
  */
 export const backupMonitor = onSchedule(
-  { ...baseOptions, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
+  { ...options, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
   async (event) => {
     const { handleBackupMonitor } = await import('./monitor.js');
     await handleBackupMonitor(
@@ -55,7 +57,7 @@ export const backupMonitor = onSchedule(
  * schedule is the safety net.
  */
 export const onBackupKick = onMessagePublished(
-  { ...baseOptions, topic: BACKUP_MONITOR_TOPIC, retry: false, timeoutSeconds: 540 },
+  { ...options, topic: BACKUP_MONITOR_TOPIC, retry: false, timeoutSeconds: 540 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onBackupKick' });
     await runEventHandler(log, async () => {
@@ -76,7 +78,7 @@ export const onBackupKick = onMessagePublished(
  * next hourly run.
  */
 export const restoreDrill = onSchedule(
-  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
+  { ...options, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 540 },
   async (event) => {
     const { handleRestoreDrill } = await import('./drill.js');
     const result = await handleRestoreDrill(

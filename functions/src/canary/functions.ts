@@ -9,7 +9,7 @@ import { systemClock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
 import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
 import type { RolloutRequest } from '../webhooks/domain/routing';
 import { ROLLOUT_REQUESTS } from '../platform/collections';
@@ -17,9 +17,11 @@ import { controller, handleRolloutCommand, kick } from './commands';
 import { canaryDeps } from './deps';
 import { ROLLOUTS } from '../platform/collections';
 
+const options = groupOptions('canary');
+
 /** onRolloutRequest: a rollout per request onOpsEvent recorded (idempotent by request id), then a kick. */
 export const onRolloutRequest = onDocumentCreated(
-  { ...baseOptions, document: `${ROLLOUT_REQUESTS}/{requestId}`, retry: true },
+  { ...options, document: `${ROLLOUT_REQUESTS}/{requestId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onRolloutRequest' });
     await runEventHandler(log, async () => {
@@ -39,7 +41,7 @@ export const onRolloutRequest = onDocumentCreated(
  * an invalid one is refused and audited.
  */
 export const onRolloutCommand = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${ROLLOUTS}/{rolloutId}`, retry: true },
+  { ...options, document: `${ROLLOUTS}/{rolloutId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onRolloutCommand' });
     await runEventHandler(log, async () => {
@@ -56,7 +58,7 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
 
 /** canaryKick (Pub/Sub `canary-kick`): one service's tick now. Not retried: the minute tick is the safety net. */
 export const canaryKick = onMessagePublished(
-  { ...baseOptions, topic: CANARY_KICK_TOPIC, retry: false },
+  { ...options, topic: CANARY_KICK_TOPIC, retry: false },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'canaryKick' });
     await runEventHandler(log, async () => {
@@ -80,7 +82,7 @@ export const canaryKick = onMessagePublished(
  * would be another minute's tick, and the next one comes anyway.
  */
 export const canaryController = onSchedule(
-  { ...baseOptions, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 120 },
+  { ...options, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 120 },
   async (event) => {
     const results = await (
       await controller()

@@ -3,8 +3,10 @@ import { FLAGS } from '../platform/collections';
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
+
+const options = groupOptions('flags');
 
 /**
  * onFlagWritten: every write to `flags/{key}`, with the writer's auth context (who edited). Valid changes are audited
@@ -12,7 +14,7 @@ import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
  * alerted. Retried: a lost event would leave an invalid flag live; the handler is idempotent per event id.
  */
 export const onFlagWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${FLAGS}/{key}`, retry: true },
+  { ...options, document: `${FLAGS}/{key}`, retry: true },
   async (event) => {
     const before = event.data?.before;
     const after = event.data?.after;

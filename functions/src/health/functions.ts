@@ -7,7 +7,7 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { PROBE_REGIONS } from '../platform/params';
 import { handleHealthCheckWrite } from './catalog';
 import { healthDeps, probeFunctionId } from './deps';
@@ -15,12 +15,14 @@ import { HEALTH_CHECKS } from '../platform/collections';
 import { runHealthRollup } from './rollup';
 import { handleStatus } from './status';
 
+const options = groupOptions('health');
+
 /**
  * onHealthCheckWritten: admin edits of `healthChecks/{id}`; a valid definition goes into `healthCatalog/current`
  * (what the probe cycle runs), an invalid one is refused with the field named (catalog.ts).
  */
 export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${HEALTH_CHECKS}/{checkId}`, retry: true },
+  { ...options, document: `${HEALTH_CHECKS}/{checkId}`, retry: true },
   async (event) => {
     const after = event.data?.after;
     const log = logger({ correlationId: event.id, function: 'onHealthCheckWritten' });
@@ -45,7 +47,7 @@ export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
  */
 export const healthRollup = onSchedule(
   // A catch-up run reads at most 24 h of cycles (1,440 per region): well within 5 minutes.
-  { ...baseOptions, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 300 },
+  { ...options, schedule: 'every 10 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 300 },
   async (event) => {
     await runHealthRollup({
       nowMs: Date.now(),
@@ -55,7 +57,9 @@ export const healthRollup = onSchedule(
 );
 
 /** status (HTTPS, public): uptime, error budget and burn rate of every check; see status.ts. */
-export const status = onRequest({ ...baseOptions }, (req, res) => handleStatus(req, res));
+// maxInstances: the answer is cached per instance (30 s) and by browsers/CDN (max-age 30), so 5 instances serve any
+// realistic status-page traffic; the cap bounds what a public endpoint can cost under a flood.
+export const status = onRequest({ ...options, maxInstances: 5 }, (req, res) => handleStatus(req, res));
 
 // probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
 // writes one cycle document; healthStatus and incidents only on change.
@@ -64,6 +68,7 @@ function probeCycleIn(region: string) {
   return onSchedule(
     {
       region,
+      serviceAccount: options.serviceAccount,
       schedule: 'every 1 minutes',
       timeZone: 'UTC',
       // No retries: a late retry would be a different minute's work, and the next minute comes anyway.

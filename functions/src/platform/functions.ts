@@ -6,9 +6,11 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from './error-mapping';
 import { logger } from './logger';
 import { handleAlert, sweepAlerts } from './notifier';
-import { baseOptions } from './options';
+import { groupOptions } from './options';
 import { OPS_ALERTS_TOPIC } from './topics';
 import { handleVerifyAuditLog } from './verify-audit-log';
+
+const options = groupOptions('platform');
 
 /**
  * notifyAlerts (Pub/Sub `ops-alerts`): validates each alert, logs it at its severity and posts it to the chat
@@ -16,7 +18,7 @@ import { handleVerifyAuditLog } from './verify-audit-log';
  * redelivery never posts twice.
  */
 export const notifyAlerts = onMessagePublished(
-  { ...baseOptions, topic: OPS_ALERTS_TOPIC, retry: true },
+  { ...options, topic: OPS_ALERTS_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id });
     await runEventHandler(log, async () => {
@@ -33,7 +35,7 @@ export const notifyAlerts = onMessagePublished(
 
 /** Every 5 minutes: the retry of failed chat posts that does not depend on Pub/Sub redelivery (see the top). */
 export const notifySweep = onSchedule(
-  { ...baseOptions, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0 },
+  { ...options, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0 },
   async () => {
     const outcome = await sweepAlerts();
     if (outcome.retried) logger({ function: 'notifySweep' }).info('alerts re-sent', { ...outcome });
@@ -41,4 +43,7 @@ export const notifySweep = onSchedule(
 );
 
 /** verifyAuditLog (HTTPS, admins only): walks the audit log's hash chains and reports the first broken link. */
-export const verifyAuditLog = onRequest({ ...baseOptions }, (req, res) => handleVerifyAuditLog(req, res));
+// Admins only, rare: 2 instances; 300 s because one call walks every stream's chain (a large log reads many pages).
+export const verifyAuditLog = onRequest({ ...options, maxInstances: 2, timeoutSeconds: 300 }, (req, res) =>
+  handleVerifyAuditLog(req, res),
+);

@@ -1,4 +1,10 @@
 import { REGION } from './params';
+import { SERVICE_ACCOUNTS, type DeployGroup } from './iam';
 
-/** Options every fireops function shares: one region, from the deploy-time param. */
-export const baseOptions = { region: REGION } as const;
+/**
+ * Options every function of a deploy group shares: one region (the deploy-time param) and the group's own service
+ * account (platform/iam.ts). `name@` is firebase-tools' shorthand for name@PROJECT.iam.gserviceaccount.com.
+ */
+export function groupOptions(group: DeployGroup) {
+  return { region: REGION, serviceAccount: `${SERVICE_ACCOUNTS[group]}@` } as const;
+}

@@ -6,10 +6,18 @@ import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { ROTATION_TOPIC } from '../platform/params';
 import { handlePolicyWrite, handleRotationSweep, handleSecretEvent } from './handlers';
 import { SECRET_POLICIES } from '../platform/collections';
+
+const options = groupOptions('rotation');
+/**
+ * One rotation step can wait on its consumer: the github-webhook strategy waits for the webhook secret cache to
+ * expire (WEBHOOK_SECRET_CACHE_SECONDS + 1 = 31 s by default) and then for GitHub's ping (up to 30 s), and an
+ * http-callback consumer has 30 s to answer; 300 s covers a step with retries, where the 60 s default would cut it.
+ */
+const ROTATION_RUN = { timeoutSeconds: 300 } as const;
 
 /**
  * onSecretEvent: Secret Manager's notices on the rotation topic. SECRET_ROTATE starts a rotation; other event
@@ -17,7 +25,7 @@ import { SECRET_POLICIES } from '../platform/collections';
  * handler is idempotent per CloudEvent id.
  */
 export const onSecretEvent = onMessagePublished(
-  { ...baseOptions, topic: ROTATION_TOPIC, retry: true },
+  { ...options, ...ROTATION_RUN, topic: ROTATION_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onSecretEvent' });
     await runEventHandler(log, async () => {
@@ -31,7 +39,7 @@ export const onSecretEvent = onMessagePublished(
  * after the grace period, destroy later).
  */
 export const rotationSweep = onSchedule(
-  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  { ...options, ...ROTATION_RUN, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
   async (event) => {
     await handleRotationSweep({ jobName: event.jobName, scheduleTime: event.scheduleTime });
   },
@@ -42,7 +50,7 @@ export const rotationSweep = onSchedule(
  * `rotateRequestedAt` starts a rotation.
  */
 export const onSecretPolicyWritten = onDocumentWrittenWithAuthContext(
-  { ...baseOptions, document: `${SECRET_POLICIES}/{secretId}`, retry: true },
+  { ...options, ...ROTATION_RUN, document: `${SECRET_POLICIES}/{secretId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onSecretPolicyWritten' });
     await runEventHandler(log, async () => {

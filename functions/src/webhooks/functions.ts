@@ -7,7 +7,7 @@ import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
-import { baseOptions } from '../platform/options';
+import { groupOptions } from '../platform/options';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
 import { DELIVERIES } from '../platform/collections';
 import { handleGithubWebhook } from './receive';
@@ -15,9 +15,14 @@ import { handleRedeliverFailedWebhooks } from './redeliver';
 import { relayDelivery } from './relay';
 import { handleOpsEvent } from './route';
 
+const options = groupOptions('webhooks');
+
 // GitHub stops waiting after 10 s, but the function may run longer: work GitHub gave up on still completes (the
 // delivery is recorded, so the recovery job will not ask for it again), rather than being cut mid-way.
-export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (req, res) =>
+// maxInstances: GitHub sends ~50 deliveries a day and at most REDELIVERY_MAX_PER_RUN (50) redeliveries at once; 10
+// instances x 80 concurrent requests absorb that many times over, and cap what a flood of forged requests can cost
+// (each is refused after one HMAC, but still billed).
+export const githubWebhook = onRequest({ ...options, timeoutSeconds: 30, maxInstances: 10 }, (req, res) =>
   handleGithubWebhook(req, res, webhookDeps()),
 );
 
@@ -26,7 +31,7 @@ export const githubWebhook = onRequest({ ...baseOptions, timeoutSeconds: 30 }, (
  * publishes its announcement on `ops-events`. Retried: until both are done the delivery holds them (outbox).
  */
 export const onDeliveryRecorded = onDocumentCreated(
-  { ...baseOptions, document: `${DELIVERIES}/{guid}`, retry: true },
+  { ...options, document: `${DELIVERIES}/{guid}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.params.guid, function: 'onDeliveryRecorded' });
     await runEventHandler(log, async () => {
@@ -41,7 +46,7 @@ export const onDeliveryRecorded = onDocumentCreated(
  * audited. Retried; idempotent per CloudEvent id.
  */
 export const onOpsEvent = onMessagePublished(
-  { ...baseOptions, topic: OPS_EVENTS_TOPIC, retry: true },
+  { ...options, topic: OPS_EVENTS_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onOpsEvent' });
     await runEventHandler(log, async () => {
@@ -61,7 +66,7 @@ export const onOpsEvent = onMessagePublished(
  * not processed (GitHub never retries by itself). Bounded per run, one run per schedule time, never two at once.
  */
 export const redeliverFailedWebhooks = onSchedule(
-  { ...baseOptions, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  { ...options, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
   async (event) => {
     await handleRedeliverFailedWebhooks(
       { jobName: event.jobName, scheduleTime: event.scheduleTime },
