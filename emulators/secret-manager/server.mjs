@@ -1174,14 +1174,15 @@ if (isMain(import.meta.url)) {
       'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--control-port 9324] [--seed file.json]',
     );
     const { 'control-port': controlPort, ...rest } = args;
+    // The control API beside the gRPC port (9324 by default); any free port when the gRPC one is any free port.
+    const port = rest.port ?? 9323;
     const emulator = await startSecretManagerEmulator({
-      port: 9323,
       ...rest,
-      controlPort: controlPort ?? 9324,
+      port,
+      controlPort: controlPort ?? (port === 0 ? 0 : port + 1),
     });
-    console.log(
-      `Secret Manager emulator listening on ${emulator.address}, control API on ${emulator.controlUrl}`,
-    );
+    console.log(`Secret Manager emulator listening on ${emulator.address}`);
+    console.log(`Secret Manager emulator control API on ${emulator.controlUrl}`);
     return emulator;
   });
 }
