@@ -115,7 +115,7 @@ describe('sendHttpError', () => {
     ['HTTP 403 from a Google API', httpError(403), 503, UNAVAILABLE_BODY],
     ['a TransientError (deadline)', new TransientError('Firestore did not answer'), 503, UNAVAILABLE_BODY],
     ['a bug', new TypeError('x is undefined at projects/p'), 500, INTERNAL_BODY],
-  ])('%s -> %i with no internal text', async (_name, err, status, body) => {
+  ])('%s: the status and body of the table, no internal text', async (_name, err, status, body) => {
     const { res, r } = fakeResponse();
     const alerter = vi.fn(() => Promise.resolve());
     await sendHttpError(res, logger(), err, { fn: 'g.f', alerter });
