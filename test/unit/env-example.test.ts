@@ -18,6 +18,8 @@ function declaredNames(source: string): string[] {
     names.add(m[1]!);
   for (const m of source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b/g)) names.add(m[1]!);
   for (const m of source.matchAll(/\benv\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]/g)) names.add(m[1]!);
+  // Set by Cloud Functions and firebase-tools, never by a deployment.
+  names.delete('GCLOUD_PROJECT');
   return [...names].sort();
 }
 
@@ -125,4 +127,34 @@ describe('readDeployShape', () => {
       expect(readDeployShape({ EXPORT_SCHEDULE: s }).exportSchedule).toBe(s);
     },
   );
+});
+
+describe('deployEnv: the dotenv files, as the deployed function sees them', () => {
+  // firebase-tools discovers functions with only GCLOUD_PROJECT (and FIREBASE_CONFIG, HOME, PATH) set: the values
+  // that shape the exports must come from the files, or .env.<projectId> would change nothing at deploy.
+  it('reads functions/.env and .env.<GCLOUD_PROJECT>, the process environment winning', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { deployEnv } = await import('../../functions/src/platform/params');
+    const dir = mkdtempSync(path.join(tmpdir(), 'fireops-env-'));
+    writeFileSync(path.join(dir, '.env'), 'PROBE_REGIONS=us-east1\nEXPORT_SCHEDULE="every day 03:00"\n');
+    writeFileSync(path.join(dir, '.env.acme-prod'), '# c\nPROBE_REGIONS=europe-west1,africa-south1\n');
+    expect(readDeployShape(deployEnv({ GCLOUD_PROJECT: 'acme-prod' }, dir))).toMatchObject({
+      probeRegions: ['europe-west1', 'africa-south1'],
+      exportSchedule: 'every day 03:00',
+    });
+    expect(readDeployShape(deployEnv({}, dir)).probeRegions).toEqual(['us-east1']);
+    expect(
+      readDeployShape(deployEnv({ GCLOUD_PROJECT: 'acme-prod', PROBE_REGIONS: 'us-west1' }, dir))
+        .probeRegions,
+    ).toEqual(['us-west1']);
+  });
+
+  it('finds functions/ from the module (the demo project has two probe regions)', async () => {
+    const { deployEnv } = await import('../../functions/src/platform/params');
+    expect(readDeployShape(deployEnv({ GCLOUD_PROJECT: 'demo-fireops' })).probeRegions).toEqual([
+      'europe-west1',
+      'africa-south1',
+    ]);
+  });
 });

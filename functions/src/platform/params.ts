@@ -3,12 +3,18 @@
 // complete) and documented in docs/reference/params.md. Runtime settings that admins edit live in Firestore instead.
 //
 // Three values shape the deployment itself and are plain environment values read at load, validated here with an
-// error naming the variable (a bad value stops `firebase deploy` at discovery, before anything is changed):
+// error naming the variable (a bad value stops `firebase deploy` at discovery, before anything is changed). They are
+// read from the dotenv files themselves (`deployEnv`): firebase-tools 14 loads the code for discovery with only
+// GCLOUD_PROJECT, FIREBASE_CONFIG, HOME and PATH set (deploy/functions/prepare.js, runtimes/node/index.js
+// `spawnFunctionsProcess`), neither the dotenv values nor the shell's environment, so `process.env.PROBE_REGIONS`
+// alone was always the default at deploy, whatever functions/.env.<projectId> said.
 // - PROBE_REGIONS: one function per region is an export, and exports cannot depend on a param;
 // - EXPORT_SCHEDULE: `onSchedule`'s `schedule` is typed `string` in firebase-functions 7 (no Expression);
 // - ROTATION_TOPIC: `onMessagePublished` would take `Expression<string>`, but the same name is read outside a
 //   deploy (the reference docs, `fireops doctor`/`bootstrap`, which create the topic and grant Secret Manager's
 //   service agent on it), where a param has no value; one environment value serves all of them.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { defineInt, defineString } from 'firebase-functions/params';
 
 export const DEFAULT_REGION = 'europe-west1';
@@ -115,7 +121,29 @@ export function readDeployShape(env: NodeJS.ProcessEnv = process.env): DeploySha
   return { rotationTopic, exportSchedule, probeRegions };
 }
 
-const shape = readDeployShape();
+/**
+ * The environment as the deployed function will see it: functions/.env and functions/.env.<GCLOUD_PROJECT> (as
+ * firebase-tools reads them; an alias's `.env.<alias>` is not known here, so deploy-shaping values belong in
+ * `.env.<projectId>`), overridden by the process's own environment (which holds the same values at run time).
+ */
+export function deployEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  functionsDir = path.resolve(__dirname, '..', '..'),
+): NodeJS.ProcessEnv {
+  const fromFiles: Record<string, string> = {};
+  const project = env.GCLOUD_PROJECT;
+  for (const file of ['.env', ...(project ? [`.env.${project}`] : [])]) {
+    const p = path.join(functionsDir, file);
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, 'utf8').split(/\r?\n/)) {
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (m) fromFiles[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    }
+  }
+  return { ...fromFiles, ...env };
+}
+
+const shape = readDeployShape(deployEnv());
 
 /**
  * Topic of Secret Manager's rotation notices (ROTATION_TOPIC). A Pub/Sub trigger's topic is fixed when the
