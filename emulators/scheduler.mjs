@@ -2,7 +2,9 @@
 // A local Cloud Scheduler: the Functions emulator never fires `onSchedule` functions by itself. This finds them in
 // the built codebase and POSTs to each on its cadence, with the headers Cloud Scheduler sends
 // (X-CloudScheduler-JobName, X-CloudScheduler-ScheduleTime), which firebase-functions turns into the event.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const MINUTE_MS = 60_000;
 
@@ -131,6 +133,7 @@ export function exportedFunctions(mod, prefix = '') {
  * @returns {ScheduledFunction[]}
  */
 export function findScheduledFunctions(indexJs) {
+  loadFunctionsEnv(indexJs);
   const require = createRequire(indexJs);
   /** @type {Record<string, any>} */
   const mod = require(indexJs);
@@ -196,6 +199,7 @@ export function fireCommand(fn, opts) {
  * @returns {{ id: string, kind: 'http' | 'event' | 'scheduled', how: string }[]}
  */
 export function describeFunctions(indexJs, { baseUrl, project, region }) {
+  loadFunctionsEnv(indexJs, project);
   /** @type {Record<string, any>} */
   const mod = createRequire(indexJs)(indexJs);
   const scheduled = new Map(findScheduledFunctions(indexJs).map((f) => [f.id, f]));
@@ -216,6 +220,27 @@ export function describeFunctions(indexJs, { baseUrl, project, region }) {
       return { id, kind: 'event', how: `Pub/Sub: topic ${trigger.eventFilters?.topic}` };
     return { id, kind: 'event', how: type };
   });
+}
+
+/**
+ * Sets what the Functions emulator sets before loading the code: the values of `functions/.env` and
+ * `functions/.env.<project>` (firebase-tools' dotenv files), for names the environment does not already hold. The
+ * deploy-shaping values (PROBE_REGIONS: which probeCycle functions exist) are read when index.js loads, so without
+ * them this process would see other functions than the emulator serves.
+ * @param {string} indexJs Path of the built `index.js` (in `functions/lib/`).
+ * @param {string} [project]
+ */
+export function loadFunctionsEnv(indexJs, project = process.env.FIREOPS_PROJECT_ID ?? 'demo-fireops') {
+  const dir = path.resolve(path.dirname(indexJs), '..');
+  for (const file of ['.env', `.env.${project}`]) {
+    const p = path.join(dir, file);
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, 'utf8').split(/\r?\n/)) {
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+      if (m && process.env[/** @type {string} */ (m[1])] === undefined)
+        process.env[/** @type {string} */ (m[1])] = m[2];
+    }
+  }
 }
 
 /**

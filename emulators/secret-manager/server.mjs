@@ -13,8 +13,10 @@ import fs from 'node:fs';
 import grpc from '@grpc/grpc-js';
 import { isMain, parseFlags, parsePort, runUntilSignal } from '../shared/cli.mjs';
 import { crc32c } from '../shared/crc32c.mjs';
+import { badRequest, faultAndDelayRoutes, noControlRoute, startControlServer } from '../shared/control.mjs';
 import {
   bindInsecure,
+  closeGrpcWithControl,
   failedPrecondition,
   invalidArgument as invalid,
   msToTimestamp,
@@ -77,6 +79,21 @@ const require = createRequire(import.meta.url);
  * @typedef {object} EmulatorState
  * @property {Map<string, SecretRecord>} secrets Keyed by canonical secret name.
  * @property {Map<string, string>} projectNumbers Project number -> project id, from the seed.
+ * @property {SecretFault[]} faults Injected failures, matched in order against each call (see `parseFault`).
+ * @property {number} delayMs Added before every call (the control API's `POST /delay`).
+ */
+
+/**
+ * An injected failure: calls to `method` (any method when absent) on a resource whose name contains
+ * `/secrets/{secret}` (any when absent) answer `code` with `message`, `count` times (every time until the faults
+ * are cleared when absent). For example PERMISSION_DENIED on GetSecret alone, which is what a function whose
+ * account holds `roles/secretmanager.secretAccessor` but not `secrets.get` gets (issue 12).
+ * @typedef {object} SecretFault
+ * @property {string} [method] e.g. `GetSecret`, `AccessSecretVersion`.
+ * @property {string} [secret] Secret id.
+ * @property {number} code gRPC status code (default 7 PERMISSION_DENIED).
+ * @property {string} message
+ * @property {number | null} count Calls left to fail; null: until cleared.
  */
 
 /**
@@ -105,6 +122,9 @@ const require = createRequire(import.meta.url);
  * @property {() => Promise<void>} close Stops the server.
  * @property {() => void} reset Drops all state and re-applies the seed (if any).
  * @property {EmulatorState} state The live in-memory state (read it in tests; mutate at your own risk).
+ * @property {(fault: Record<string, any>) => void} injectFault Adds a fault (same shape as `POST /_stand-in/faults`).
+ * @property {number | undefined} controlPort The control API's port, when one was asked for.
+ * @property {string | undefined} controlUrl e.g. 'http://127.0.0.1:9324' (routes under /_stand-in/).
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -465,7 +485,54 @@ function paginate(items, request, query) {
 
 /** @returns {EmulatorState} */
 function createState() {
-  return { secrets: new Map(), projectNumbers: new Map() };
+  return { secrets: new Map(), projectNumbers: new Map(), faults: [], delayMs: 0 };
+}
+
+/**
+ * Parses a fault as the control API and `injectFault` take it.
+ * @param {Record<string, any>} body
+ * @returns {SecretFault}
+ */
+function parseFault(body) {
+  const { method, secret, code = grpc.status.PERMISSION_DENIED, message, count } = body ?? {};
+  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z][A-Za-z]+$/.test(method)))
+    throw badRequest('method must be a SecretManagerService method name, e.g. GetSecret');
+  if (secret !== undefined && (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{1,255}$/.test(secret)))
+    throw badRequest('secret must be a secret id');
+  if (!Number.isInteger(code) || code < 1 || code > 16)
+    throw badRequest('code must be a gRPC status code 1..16');
+  if (message !== undefined && typeof message !== 'string') throw badRequest('message must be a string');
+  if (count !== undefined && count !== null && !(Number.isInteger(count) && count >= 1))
+    throw badRequest('count must be a positive integer (or absent: until cleared)');
+  return {
+    ...(method ? { method } : {}),
+    ...(secret ? { secret } : {}),
+    code,
+    message:
+      message ??
+      `Permission '${method ?? 'call'}' denied on resource (or it may not exist). (Injected by the Secret Manager stand-in.)`,
+    count: count ?? null,
+  };
+}
+
+/**
+ * The fault this call meets, if any (its count is used up).
+ * @param {EmulatorState} state @param {string} method @param {any} request
+ */
+function takeFault(state, method, request) {
+  const resource = String(request?.name ?? request?.parent ?? request?.secret?.name ?? '');
+  const i = state.faults.findIndex(
+    (f) =>
+      (!f.method || f.method === method) &&
+      (!f.secret || resource.includes(`/secrets/${f.secret}/`) || resource.endsWith(`/secrets/${f.secret}`)),
+  );
+  if (i < 0) return undefined;
+  const fault = /** @type {SecretFault} */ (state.faults[i]);
+  if (fault.count !== null) {
+    fault.count -= 1;
+    if (fault.count <= 0) state.faults.splice(i, 1);
+  }
+  return fault;
 }
 
 let secretSeq = 0;
@@ -1033,10 +1100,13 @@ function createHandlers(state, definition) {
   return unaryHandlers(definition, impl, {
     service: SERVICE_NAME,
     label: 'Secret Manager emulator',
-    before: (method) => {
+    before: (method, request) => {
       // Calls per method, for benchmarks that count what an operation costs.
       calls[method] = (calls[method] ?? 0) + 1;
+      const fault = takeFault(state, method, request);
+      if (fault) throw new RpcError(fault.code, fault.message);
       sweep(state);
+      return state.delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, state.delayMs)) : undefined;
     },
   });
 }
@@ -1046,16 +1116,19 @@ function createHandlers(state, definition) {
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * Starts the emulator. `port: 0` picks a free port; `seed` is a seed object or a path to a seed JSON file.
- * @param {{ host?: string, port?: number, seed?: Seed | string }} [options]
+ * Starts the emulator. `port: 0` picks a free port; `seed` is a seed object or a path to a seed JSON file;
+ * `controlPort` (0: any free port) starts the control API (faults, reset), absent: none.
+ * @param {{ host?: string, port?: number, seed?: Seed | string, controlPort?: number }} [options]
  * @returns {Promise<SecretManagerEmulator>}
  */
-export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0, seed } = {}) {
+export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0, seed, controlPort } = {}) {
   const seedObject = loadSeed(seed);
   const state = createState();
   const reset = () => {
     state.secrets.clear();
     state.projectNumbers.clear();
+    state.faults.length = 0;
+    state.delayMs = 0;
     if (seedObject) applySeed(state, seedObject);
   };
   reset();
@@ -1066,11 +1139,27 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
   const hostForBind = hostForAddress(host);
   const boundPort = await bindInsecure(server, host, port);
 
+  const common = faultAndDelayRoutes(state, { reset, parseFault });
+  /** @type {import('../shared/control.mjs').ControlRoutes} */
+  const routes = (method, sub, body) => common(method, sub, body) ?? noControlRoute(method, sub);
+  const control = controlPort === undefined ? undefined : await startControlServer(routes, host, controlPort);
+
   /** @type {Promise<void> | undefined} */
   let closing;
-  const close = () => (closing ??= shutdownGrpc(server));
+  const close = () =>
+    (closing ??= control ? closeGrpcWithControl(server, control.server) : shutdownGrpc(server));
 
-  return { host, port: boundPort, address: `${hostForBind}:${boundPort}`, close, reset, state };
+  return {
+    host,
+    port: boundPort,
+    address: `${hostForBind}:${boundPort}`,
+    close,
+    reset,
+    state,
+    injectFault: (fault) => void state.faults.push(parseFault(fault)),
+    controlPort: control?.port,
+    controlUrl: control ? `http://${hostForBind}:${control.port}` : undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1081,11 +1170,19 @@ if (isMain(import.meta.url)) {
   await runUntilSignal('secret-manager emulator', async () => {
     const args = parseFlags(
       process.argv.slice(2),
-      { host: String, port: parsePort, seed: String },
-      'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--seed file.json]',
+      { host: String, port: parsePort, seed: String, 'control-port': parsePort },
+      'usage: node emulators/secret-manager/server.mjs [--host 127.0.0.1] [--port 9323] [--control-port 9324] [--seed file.json]',
     );
-    const emulator = await startSecretManagerEmulator({ port: 9323, ...args });
+    const { 'control-port': controlPort, ...rest } = args;
+    // The control API beside the gRPC port (9324 by default); any free port when the gRPC one is any free port.
+    const port = rest.port ?? 9323;
+    const emulator = await startSecretManagerEmulator({
+      ...rest,
+      port,
+      controlPort: controlPort ?? (port === 0 ? 0 : port + 1),
+    });
     console.log(`Secret Manager emulator listening on ${emulator.address}`);
+    console.log(`Secret Manager emulator control API on ${emulator.controlUrl}`);
     return emulator;
   });
 }

@@ -40,9 +40,9 @@ export function msToTimestamp(ms) {
  *
  * @param {grpc.ServiceDefinition} definition
  * @param {Record<string, MethodImpl>} impl Method name (as in the proto, e.g. `GetSecret`) -> implementation.
- * @param {{ service: string, label: string, before?: (method: string) => void }} options `service`: the full
- *   service name, for messages; `label`: who answers, e.g. `Cloud Run stand-in`; `before`: called as each call
- *   arrives, before its implementation.
+ * @param {{ service: string, label: string, before?: (method: string, request: any) => void | Promise<void> }} options
+ *   `service`: the full service name, for messages; `label`: who answers, e.g. `Cloud Run stand-in`; `before`:
+ *   called as each call arrives, before its implementation (awaited; an `RpcError` it throws answers the call).
  * @returns {grpc.UntypedServiceImplementation}
  */
 export function unaryHandlers(definition, impl, { service, label, before }) {
@@ -60,10 +60,8 @@ export function unaryHandlers(definition, impl, { service, label, before }) {
         return;
       }
       Promise.resolve()
-        .then(() => {
-          before?.(method);
-          return fn(call.request);
-        })
+        .then(() => before?.(method, call.request))
+        .then(() => fn(call.request))
         .then(
           (reply) => callback(null, reply),
           (err) => {

@@ -8,8 +8,8 @@
 //   node functions/scripts/reference.mjs --index FILE     document FILE's exports instead of functions/lib/index.js
 //
 // The compiled code is loaded in a child process with a bare environment (GCLOUD_PROJECT=demo-fireops, cwd
-// functions/): settings read from the environment at load (PROBE_REGIONS, ...) take their defaults whatever the
-// shell holds, and firebase-functions' list of declared params starts empty. The output holds no dates, so the same
+// functions/), as firebase-tools discovers functions: settings read at load (PROBE_REGIONS, ...) take the values of
+// functions/.env and functions/.env.demo-fireops (platform/params.ts `deployEnv`) whatever the shell holds, and firebase-functions' list of declared params starts empty. The output holds no dates, so the same
 // code always gives the same bytes.
 import { spawnSync } from 'node:child_process';
 import {
@@ -239,7 +239,7 @@ function readme({ adminDocuments }) {
       '- [IAM](iam.md): the service account of each deploy group, its grants, and the permissions its code calls.',
     ].join('\n'),
     'Settings read from the environment when the code loads (see [Params](params.md#environment-settings)) are ' +
-      'documented at their defaults: a deployment that sets `PROBE_REGIONS` has other probe functions.',
+      "documented at the demo project's values (`functions/.env.demo-fireops`): a deployment with other `PROBE_REGIONS` has other probe functions.",
   );
 }
 

@@ -78,15 +78,18 @@ function statusOf(op: {
   };
 }
 
-/** gRPC codes a retry cannot fix: the request or the setup is wrong. */
-const PERMANENT = new Set([3, 5, 7, 9, 16]); // INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION, UNAUTHENTICATED
+/**
+ * gRPC codes a retry cannot fix: the request is wrong. PERMISSION_DENIED and UNAUTHENTICATED are not among them:
+ * a missing grant is fixed by an operator and the next run succeeds (issue 12.4, platform/domain/errors.ts).
+ */
+const PERMANENT = new Set([3, 5, 9]); // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
 
 function adminError(err: unknown, what: string): Error {
   const code = (err as { code?: number }).code;
   const message = `${what}: ${(err as Error).message}`;
   return code !== undefined && PERMANENT.has(code)
     ? new ValidationError(message)
-    : new TransientError(message);
+    : new TransientError(message, { cause: err });
 }
 
 export class FirestoreAdminExportApi implements ExportApi {

@@ -167,8 +167,11 @@ const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 const isType = (type: unknown, name: typeof REVISION | typeof LATEST) =>
   type === name || type === (name === REVISION ? 2 : 1);
 
-/** gRPC codes a retry cannot fix: the request or the setup is wrong. */
-const PERMANENT = new Set([3, 5, 7, 9, 16]); // INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION, UNAUTHENTICATED
+/**
+ * gRPC codes a retry cannot fix: the request is wrong. PERMISSION_DENIED and UNAUTHENTICATED are not among them:
+ * a missing grant is fixed by an operator and the next tick succeeds (issue 12.4, platform/domain/errors.ts).
+ */
+const PERMANENT = new Set([3, 5, 9]); // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
 
 function runError(err: unknown, what: string): Error {
   if (err instanceof ValidationError || err instanceof TransientError) return err;

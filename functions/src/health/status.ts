@@ -76,7 +76,7 @@ export function createStatusHandler(deps: StatusDeps = firestoreDeps) {
         .json(cached.body);
     } catch (err) {
       res.set('Cache-Control', 'no-store');
-      sendHttpError(res, log, err);
+      await sendHttpError(res, log, err, { fn: 'health.status', clientErrors: false });
     }
   };
 }

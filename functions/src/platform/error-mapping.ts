@@ -1,10 +1,60 @@
-// Error mapping, one place per trigger kind. Permanent errors (ValidationError) are logged and acknowledged:
-// retrying cannot fix bad input. Everything else is rethrown so `retry: true` redelivers the event.
+// Error mapping, one place per trigger kind (issue 12.4).
+//
+// - Permanent errors (ValidationError: bad input, invalid admin config) are logged and acknowledged (events) or
+//   answered 400 with their message (HTTP): retrying cannot fix bad input, and the message is about the
+//   caller's own input.
+// - Infrastructure errors (gRPC PERMISSION_DENIED, UNAUTHENTICATED, UNAVAILABLE, DEADLINE_EXCEEDED,
+//   RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN; HTTP 401/403/429/5xx from Google APIs; see domain/errors.ts) are
+//   transient: rethrown so `retry: true` redelivers the event, or answered 503; and alerted once per
+//   (function, cause) and hour (infra-alert.ts), not once per retry.
+// - Anything else is rethrown (events) or answered 500.
+// An HTTP answer other than a 400 never carries the error's text: it may name internal resources
+// (`projects/.../secrets/...`) and these endpoints are public. The text goes to the log and the alert only.
 import type { Response } from 'express';
-import { ValidationError, TransientError } from './domain/errors';
+import { ValidationError, TransientError, infrastructureCause } from './domain/errors';
 import type { Logger } from './logger';
+import { alertInfrastructureOnce, currentFunctionName, type InfraAlerter } from './infra-alert';
 
-export async function runEventHandler(log: Logger, fn: () => Promise<void>): Promise<void> {
+/** The only bodies a failed request gets besides a 400's. */
+export const UNAVAILABLE_BODY = { error: 'temporarily unavailable, retry later' } as const;
+export const INTERNAL_BODY = { error: 'internal error' } as const;
+
+export interface MappingOptions {
+  /** The deployed function, for the alert (default: the process's FUNCTION_TARGET). */
+  fn?: string;
+  correlationId?: string;
+  /** Tests pass their own. */
+  alerter?: InfraAlerter;
+  /**
+   * False for an endpoint that takes no input (health-status): a ValidationError there is about fireops' own
+   * data, not the caller's request, so it is answered 500 with the generic body, not 400 with its text.
+   */
+  clientErrors?: boolean;
+}
+
+async function reportInfrastructure(
+  log: Logger,
+  err: unknown,
+  cause: string,
+  opts: MappingOptions,
+): Promise<void> {
+  await alertInfrastructureOnce(
+    log,
+    {
+      fn: opts.fn ?? currentFunctionName(),
+      cause,
+      message: err instanceof Error ? err.message : String(err),
+      ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
+    },
+    ...(opts.alerter ? [opts.alerter] : []),
+  );
+}
+
+export async function runEventHandler(
+  log: Logger,
+  fn: () => Promise<void>,
+  opts: MappingOptions = {},
+): Promise<void> {
   try {
     await fn();
   } catch (err) {
@@ -12,19 +62,33 @@ export async function runEventHandler(log: Logger, fn: () => Promise<void>): Pro
       log.warn('event refused: permanent error, not retried', { error: err.message, field: err.field });
       return;
     }
-    log.error('event failed: will be retried', { error: err });
+    const cause = infrastructureCause(err);
+    log.error('event failed: will be retried', { error: err, ...(cause ? { cause } : {}) });
+    if (cause) await reportInfrastructure(log, err, cause, opts);
     throw err;
   }
 }
 
-export function sendHttpError(res: Response, log: Logger, err: unknown): void {
-  if (err instanceof ValidationError) {
+/** The status an error is answered with: 400 (ValidationError), 503 (transient or infrastructure) or 500. */
+export function httpStatusFor(err: unknown, clientErrors = true): 400 | 503 | 500 {
+  if (err instanceof ValidationError) return clientErrors ? 400 : 500;
+  if (err instanceof TransientError || infrastructureCause(err)) return 503;
+  return 500;
+}
+
+export async function sendHttpError(
+  res: Response,
+  log: Logger,
+  err: unknown,
+  opts: MappingOptions = {},
+): Promise<void> {
+  const status = httpStatusFor(err, opts.clientErrors ?? true);
+  if (err instanceof ValidationError && status === 400) {
     res.status(400).json({ error: err.message, ...(err.field ? { field: err.field } : {}) });
     return;
   }
-  log.error('request failed', { error: err });
-  const status = err instanceof TransientError ? 503 : 500;
-  res
-    .status(status)
-    .json({ error: status === 503 ? 'temporarily unavailable, retry later' : 'internal error' });
+  const cause = infrastructureCause(err);
+  log.error('request failed', { error: err, status, ...(cause ? { cause } : {}) });
+  if (cause) await reportInfrastructure(log, err, cause, opts);
+  res.status(status).json(status === 503 ? UNAVAILABLE_BODY : INTERNAL_BODY);
 }

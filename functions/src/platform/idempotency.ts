@@ -15,7 +15,8 @@ import { publishJson, type Publish } from './pubsub';
 
 export const PROCESSED_EVENT_TTL_MS = 30 * 24 * 3600 * 1000;
 
-export type KeyKind = 'github-delivery' | 'cloudevent' | 'schedule' | 'command' | 'routing' | 'transition';
+export type KeyKind =
+  'github-delivery' | 'cloudevent' | 'schedule' | 'command' | 'routing' | 'transition' | 'infra-alert';
 
 export function idempotencyDocId(kind: KeyKind, key: string): string {
   // Document ids may not contain '/', and are limited in size: long keys are hashed. Percent-encoding keeps

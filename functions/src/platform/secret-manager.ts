@@ -45,17 +45,17 @@ export function versionName(secretId: string, version: string | number, project 
   return `${secretName(secretId, project)}/versions/${version}`;
 }
 
-const GRPC = { NOT_FOUND: 5, FAILED_PRECONDITION: 9, INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7 } as const;
+const GRPC = { NOT_FOUND: 5, FAILED_PRECONDITION: 9, INVALID_ARGUMENT: 3 } as const;
 
-/** Maps a Secret Manager error: missing or unusable versions are permanent, the rest transient. */
+/**
+ * Maps a Secret Manager error: a missing or unusable (disabled, destroyed) version and a malformed name are
+ * permanent; everything else is transient, PERMISSION_DENIED and UNAUTHENTICATED included: a missing IAM grant
+ * is fixed by an operator, and the same request then succeeds (issue 12.4). The client's error stays the
+ * `cause`, so error-mapping.ts can name the infrastructure cause of its alert.
+ */
 export function secretError(err: unknown, what: string): Error {
   const code = (err as { code?: number }).code;
-  if (
-    code === GRPC.NOT_FOUND ||
-    code === GRPC.FAILED_PRECONDITION ||
-    code === GRPC.INVALID_ARGUMENT ||
-    code === GRPC.PERMISSION_DENIED
-  ) {
+  if (code === GRPC.NOT_FOUND || code === GRPC.FAILED_PRECONDITION || code === GRPC.INVALID_ARGUMENT) {
     // The message names the version, never a value.
     return new ValidationError(`${what}: ${(err as Error).message}`);
   }

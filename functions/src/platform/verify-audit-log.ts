@@ -59,6 +59,6 @@ export async function handleVerifyAuditLog(
     });
     res.status(200).json({ ok, streams: reports });
   } catch (err) {
-    sendHttpError(res, log, err);
+    await sendHttpError(res, log, err, { fn: 'platform.verifyAuditLog' });
   }
 }

@@ -140,11 +140,16 @@ export async function handleGithubWebhook(
   } catch (err) {
     if (err instanceof ValidationError && err.message.startsWith(GITHUB_SETTINGS)) {
       // The admin's settings are broken, not the delivery: answer 503 so GitHub records a failure that the
-      // recovery job redelivers once settings are fixed.
+      // recovery job redelivers once settings are fixed. The one 503 that explains itself: it is answered only
+      // after the signature matched, so only GitHub (holder of the webhook secret) reads it, in the hook's
+      // delivery log, where the admin fixing it looks; it names an admin document field, never a resource.
       log.error('settings/github is invalid: deliveries cannot be judged', { error: err.message });
       return fail(res, 503, err.message, { field: err.field });
     }
-    sendHttpError(res, log, err);
+    await sendHttpError(res, log, err, {
+      fn: 'webhooks.githubWebhook',
+      ...(guid ? { correlationId: guid } : {}),
+    });
   }
 }
 

@@ -4,6 +4,7 @@
 // `pending` while a rotation is pushing a new value to GitHub; `latest` where no alias exists yet. Cached briefly; on a signature miss the cache is re-read, at most every few seconds,
 // so a just-rotated secret is picked up at once without letting bad requests hammer Secret Manager.
 import { systemClock, type Clock } from '../platform/domain/clock';
+import { TransientError, ValidationError } from '../platform/domain/errors';
 import { log } from '../platform/logger';
 import { accessSecretValue, secretError, secretManager, secretName } from '../platform/secret-manager';
 
@@ -42,7 +43,12 @@ export async function readWebhookSecretCandidates(
   try {
     [secret] = await secretManager().getSecret({ name: secretName(secretId) });
   } catch (err) {
-    throw secretError(err, `webhook secret ${secretId}`);
+    // Whatever the code, the delivery is not at fault: a missing grant (PERMISSION_DENIED, issue 12.4), a
+    // missing secret or an outage is fixed on fireops' side, and GitHub's delivery is then worth accepting. So
+    // it is never a ValidationError here (which would answer 400 with the internal resource name): transient,
+    // answered 503 with a generic body, alerted once, redelivered by the recovery job.
+    const mapped = secretError(err, `webhook secret ${secretId}`);
+    throw mapped instanceof TransientError ? mapped : new TransientError(mapped.message, { cause: err });
   }
   const aliases = (secret.versionAliases ?? {}) as Record<string, unknown>;
   const current = aliasVersion(aliases.current);
@@ -54,6 +60,9 @@ export async function readWebhookSecretCandidates(
       const { value, version: resolved } = await accessSecretValue(secretId, version);
       out.push({ version: resolved, role, value });
     } catch (err) {
+      // A version we cannot read for lack of a grant or an outage is not "no such value": dropping it would
+      // refuse GitHub's signature with 401 for good. Rethrown, the request answers 503 and is retried.
+      if (!(err instanceof ValidationError)) throw err;
       // A disabled `previous` is the normal end of a grace period; anything else is worth a warning.
       log.warn('webhook secret version not usable', {
         secretId,
