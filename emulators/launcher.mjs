@@ -133,10 +133,12 @@ async function startStandIns({ seed }) {
   const seedFile = path.join(ROOT, 'emulators', 'seed', 'secret-manager.json');
   const sm = await startSecretManagerEmulator({
     port: Number(process.env.SECRET_MANAGER_EMULATOR_PORT ?? 9323 + PORT_OFFSET),
+    controlPort: Number(process.env.SECRET_MANAGER_CONTROL_PORT ?? 9324 + PORT_OFFSET),
     seed: seed && existsSync(seedFile) ? JSON.parse(readFileSync(seedFile, 'utf8')) : undefined,
   });
   stops.push(() => sm.close());
   env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
+  env.SECRET_MANAGER_STAND_IN_URL = sm.controlUrl;
 
   const { startGitHubStandIn } = await import('./github/server.mjs');
   const github = await startGitHubStandIn({
