@@ -168,7 +168,8 @@ async function defaultAppendAudit(...args: Parameters<RunDeps['appendAudit'] & o
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-if (require.main === module) {
+// `module` is undefined when a test imports this file as an ES module.
+if (typeof module !== 'undefined' && require.main === module) {
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
