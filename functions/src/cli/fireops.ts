@@ -26,7 +26,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Actor } from '../platform/domain/audit-chain';
-import type { CliApis } from './apis';
+import { appendAudit } from '../platform/audit-log';
+import { adminApp } from '../platform/firestore';
+import { localApis, productionApis, type CliApis } from './apis';
 import type { IamMatrix } from './iam-contract';
 import { matrixFromModule } from './iam-contract';
 import { bootstrap, doctor, setAdmin, type Out } from './commands';
@@ -155,15 +157,12 @@ function loadMatrix(): IamMatrix {
 
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded by the command that needs it */
 function defaultApis(project: string, env: NodeJS.ProcessEnv, local: boolean): CliApis {
-  const { adminApp } = require('../platform/firestore') as typeof import('../platform/firestore');
   const { getAuth } = require('firebase-admin/auth') as typeof import('firebase-admin/auth');
-  const { localApis, productionApis } = require('./apis') as typeof import('./apis');
   const auth = getAuth(adminApp());
   return local ? localApis(project, env, auth) : productionApis(project, env, auth);
 }
 
-async function defaultAppendAudit(...args: Parameters<RunDeps['appendAudit'] & object>) {
-  const { appendAudit } = require('../platform/audit-log') as typeof import('../platform/audit-log');
+function defaultAppendAudit(...args: Parameters<RunDeps['appendAudit'] & object>) {
   return appendAudit(...(args as Parameters<typeof appendAudit>));
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
