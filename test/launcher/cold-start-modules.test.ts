@@ -26,19 +26,20 @@ describe('functions/lib/index.js at cold start', () => {
     const loaded = loadedAtStart();
     expect(loaded).toContain('index.js');
     expect(
-      loaded.filter((f) =>
-        [
-          'health/probe.js',
-          'health/engine.js',
-          'backups/export.js',
-          'backups/monitor.js',
-          'backups/retention.js',
-          'backups/drill.js',
-          'canary/controller.js',
-          'health/domain/ip-ranges.js',
-          // What the generated reference documents: zod and every schema, for docs only.
-          'reference.js',
-        ].includes(f) || f.startsWith('cli/'),
+      loaded.filter(
+        (f) =>
+          [
+            'health/probe.js',
+            'health/engine.js',
+            'backups/export.js',
+            'backups/monitor.js',
+            'backups/retention.js',
+            'backups/drill.js',
+            'canary/controller.js',
+            'health/domain/ip-ranges.js',
+            // What the generated reference documents: zod and every schema, for docs only.
+            'reference.js',
+          ].includes(f) || f.startsWith('cli/'),
       ),
     ).toEqual([]);
   });
