@@ -58,6 +58,7 @@ export interface CliApis {
   enabledApis?(): Promise<string[]>;
   testProjectPermissions?(member: string, permissions: string[]): Promise<string[]>;
   getTopicPolicy?(topic: string): Promise<Binding[]>;
+  testTopicPermissions?(topic: string, member: string, permissions: string[]): Promise<string[]>;
   setTopicPolicy?(topic: string, bindings: Binding[]): Promise<void>;
   deployedRulesSource?(): Promise<string | undefined>;
   /** Composite indexes as `collectionGroup:field1 ASC,field2 DESC`. */
@@ -346,6 +347,14 @@ export function productionApis(project: string, env: NodeJS.ProcessEnv, auth: Au
     async testProjectPermissions(member, permissions) {
       const r = await rest<{ permissions?: string[] }>(
         `https://cloudresourcemanager.googleapis.com/v1/projects/${project}:testIamPermissions`,
+        { method: 'POST', body: { permissions } },
+        member,
+      );
+      return r.permissions ?? [];
+    },
+    async testTopicPermissions(topic, member, permissions) {
+      const r = await rest<{ permissions?: string[] }>(
+        `https://pubsub.googleapis.com/v1/projects/${project}/topics/${topic}:testIamPermissions`,
         { method: 'POST', body: { permissions } },
         member,
       );

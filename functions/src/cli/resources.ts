@@ -373,8 +373,10 @@ function accountPermissions(entry: IamMatrix['requiredPermissions'][number]): Re
           const t = ctx.apis.testProjectPermissions?.bind(ctx.apis, member, permissions);
           return needs(ctx, t, 'no Cloud Resource Manager stand-in', report);
         }
-        case 'topic':
-          return needs(ctx, undefined, 'the Pub/Sub emulator has no IAM', report);
+        case 'topic': {
+          const t = ctx.apis.testTopicPermissions?.bind(ctx.apis, resource.topic, member, permissions);
+          return needs(ctx, t, 'the Pub/Sub emulator has no IAM', report);
+        }
       }
     },
     async create(ctx) {
