@@ -138,7 +138,7 @@ async function startStandIns({ seed }) {
   });
   stops.push(() => sm.close());
   env.SECRET_MANAGER_EMULATOR_HOST = sm.address;
-  // Its control API (injected faults), for tests: test/support/secret-manager.ts.
+  // Its control API (injected faults, IAM enforcement), for tests and the CLI's: test/support/secret-manager.ts.
   if (sm.controlUrl) env.SECRET_MANAGER_STAND_IN_URL = sm.controlUrl;
 
   const { startGitHubStandIn } = await import('./github/server.mjs');

@@ -90,6 +90,8 @@ const fnRequire = createRequire(path.join(ROOT, 'functions', 'package.json'));
  * @property {Map<string, OperationRecord>} operations Keyed by operation name.
  * @property {Fault[]} faults Applied in order to new operations.
  * @property {number} delayMs Minimum run time of new operations (ms).
+ * @property {Map<string, { name: string, locationId: string, type: string, uid: string, createMs: number }>} databases
+ *   Registered databases by name (CreateDatabase), cleared by reset.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -436,7 +438,7 @@ export async function startFirestoreAdminStandIn(options) {
   };
 
   /** @type {StandInState} */
-  const state = { operations: new Map(), faults: [], delayMs: initialDelayMs };
+  const state = { operations: new Map(), faults: [], delayMs: initialDelayMs, databases: new Map() };
   let seq = 0;
   /** Background work in flight, so close() and tests can wait for it. */
   const running = new Set();
@@ -708,8 +710,59 @@ export async function startFirestoreAdminStandIn(options) {
   // gRPC handlers
   // -------------------------------------------------------------------------------------------------------
 
+  /** @param {{ name: string, locationId: string, type: string, uid: string, createMs: number }} d */
+  const databaseProto = (d) => ({
+    name: d.name,
+    uid: d.uid,
+    locationId: d.locationId,
+    type: d.type,
+    concurrencyMode: 'PESSIMISTIC',
+    createTime: msToTimestamp(d.createMs),
+    etag: d.uid,
+  });
+
   /** @type {Record<string, (req: any) => Promise<unknown> | unknown>} */
   const adminImpl = {
+    // Databases: a registry only (README). The Firestore emulator serves any database id whether it is
+    // registered or not; the registry is what `fireops doctor` and `bootstrap` see, empty until created.
+    GetDatabase(req) {
+      const db = parseDatabase(req.name);
+      const d = state.databases.get(db.name);
+      if (!d) throw new RpcError(grpc.status.NOT_FOUND, `Database '${db.name}' does not exist.`);
+      return databaseProto(d);
+    },
+
+    ListDatabases(req) {
+      const parent = String(req.parent ?? '');
+      return {
+        databases: [...state.databases.values()]
+          .filter((d) => d.name.startsWith(`${parent}/databases/`))
+          .map(databaseProto),
+      };
+    },
+
+    CreateDatabase(req) {
+      const db = parseDatabase(`${req.parent}/databases/${req.databaseId}`);
+      if (state.databases.has(db.name))
+        throw new RpcError(grpc.status.ALREADY_EXISTS, `Database '${db.name}' already exists.`);
+      const locationId = String(req.database?.locationId ?? '');
+      if (!locationId) throw invalid('database.location_id is required.');
+      const d = {
+        name: db.name,
+        uid: crypto.randomUUID(),
+        locationId,
+        type: String(req.database?.type ?? 'FIRESTORE_NATIVE'),
+        createMs: Date.now(),
+      };
+      state.databases.set(db.name, d);
+      // Created at once: the operation is answered done (not kept for GetOperation).
+      return {
+        name: `${db.name}/operations/create-${d.uid}`,
+        done: true,
+        response: { '@type': `${ADMIN_TYPES}.Database`, ...databaseProto(d) },
+      };
+    },
+
     async ExportDocuments(req) {
       const db = parseDatabase(req.name);
       const collectionIds = parseCollectionIds(req.collectionIds);
@@ -822,6 +875,7 @@ export async function startFirestoreAdminStandIn(options) {
   function reset() {
     for (const op of state.operations.values()) op.cancelled = true;
     state.operations.clear();
+    state.databases.clear();
     state.faults.length = 0;
     state.delayMs = initialDelayMs;
   }

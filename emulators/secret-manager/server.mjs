@@ -81,6 +81,9 @@ const require = createRequire(import.meta.url);
  * @property {Map<string, string>} projectNumbers Project number -> project id, from the seed.
  * @property {SecretFault[]} faults Injected failures, matched in order against each call (see `parseFault`).
  * @property {number} delayMs Added before every call (the control API's `POST /delay`).
+ * @property {Map<string, IamPolicy>} policies IAM policies: secret key or `projects/{id}` -> policy.
+ * @property {Map<string, string[]>} customRoles Custom role name -> its permissions (control API).
+ * @property {boolean} enforce When true, a call naming a principal must hold the method's permission.
  */
 
 /**
@@ -94,6 +97,11 @@ const require = createRequire(import.meta.url);
  * @property {number} code gRPC status code (default 7 PERMISSION_DENIED).
  * @property {string} message
  * @property {number | null} count Calls left to fail; null: until cleared.
+ */
+
+/**
+ * @typedef {{ role: string, members: string[], condition?: any }} IamBinding
+ * @typedef {{ version: number, bindings: IamBinding[], etag: Buffer }} IamPolicy
  */
 
 /**
@@ -119,6 +127,7 @@ const require = createRequire(import.meta.url);
  * @property {string} host
  * @property {number} port
  * @property {string} address `host:port` (IPv6 hosts in brackets), e.g. for SECRET_MANAGER_EMULATOR_HOST.
+ * @property {string | undefined} controlUrl The control API's base URL, when started with `controlPort`.
  * @property {() => Promise<void>} close Stops the server.
  * @property {() => void} reset Drops all state and re-applies the seed (if any).
  * @property {EmulatorState} state The live in-memory state (read it in tests; mutate at your own risk).
@@ -485,7 +494,15 @@ function paginate(items, request, query) {
 
 /** @returns {EmulatorState} */
 function createState() {
-  return { secrets: new Map(), projectNumbers: new Map(), faults: [], delayMs: 0 };
+  return {
+    secrets: new Map(),
+    projectNumbers: new Map(),
+    faults: [],
+    delayMs: 0,
+    policies: new Map(),
+    customRoles: new Map(),
+    enforce: false,
+  };
 }
 
 /**
@@ -534,6 +551,117 @@ function takeFault(state, method, request) {
   }
   return fault;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// IAM: policies on secrets and projects, and opt-in per-RPC enforcement for a named caller
+// ---------------------------------------------------------------------------------------------------------
+
+/** The metadata header naming the caller (`serviceAccount:x@p.iam.gserviceaccount.com`, `user:...`). */
+export const PRINCIPAL_HEADER = 'x-fireops-principal';
+
+const SM = 'secretmanager';
+const ALL_SECRET_PERMISSIONS = [
+  'secrets.create',
+  'secrets.delete',
+  'secrets.get',
+  'secrets.getIamPolicy',
+  'secrets.list',
+  'secrets.setIamPolicy',
+  'secrets.update',
+  'versions.access',
+  'versions.add',
+  'versions.destroy',
+  'versions.disable',
+  'versions.enable',
+  'versions.get',
+  'versions.list',
+].map((x) => `${SM}.${x}`);
+
+/** Predefined roles, as documented at https://cloud.google.com/secret-manager/docs/access-control. */
+const PREDEFINED_ROLES = /** @type {Record<string, string[]>} */ ({
+  'roles/owner': ALL_SECRET_PERMISSIONS,
+  'roles/secretmanager.admin': ALL_SECRET_PERMISSIONS,
+  'roles/secretmanager.secretAccessor': [`${SM}.versions.access`],
+  'roles/secretmanager.viewer': ['secrets.get', 'secrets.list', 'versions.get', 'versions.list'].map(
+    (x) => `${SM}.${x}`,
+  ),
+  'roles/secretmanager.secretVersionAdder': [`${SM}.versions.add`],
+  'roles/secretmanager.secretVersionManager': [
+    'versions.add',
+    'versions.destroy',
+    'versions.disable',
+    'versions.enable',
+    'versions.get',
+    'versions.list',
+  ].map((x) => `${SM}.${x}`),
+});
+
+/** The permission each RPC needs, and whether it is checked on the secret or on the project. */
+const METHOD_PERMISSIONS = /** @type {Record<string, [string, 'secret' | 'version' | 'project']>} */ ({
+  CreateSecret: [`${SM}.secrets.create`, 'project'],
+  ListSecrets: [`${SM}.secrets.list`, 'project'],
+  GetSecret: [`${SM}.secrets.get`, 'secret'],
+  UpdateSecret: [`${SM}.secrets.update`, 'secret'],
+  DeleteSecret: [`${SM}.secrets.delete`, 'secret'],
+  AddSecretVersion: [`${SM}.versions.add`, 'secret'],
+  ListSecretVersions: [`${SM}.versions.list`, 'secret'],
+  GetSecretVersion: [`${SM}.versions.get`, 'version'],
+  AccessSecretVersion: [`${SM}.versions.access`, 'version'],
+  EnableSecretVersion: [`${SM}.versions.enable`, 'version'],
+  DisableSecretVersion: [`${SM}.versions.disable`, 'version'],
+  DestroySecretVersion: [`${SM}.versions.destroy`, 'version'],
+  GetIamPolicy: [`${SM}.secrets.getIamPolicy`, 'secret'],
+  SetIamPolicy: [`${SM}.secrets.setIamPolicy`, 'secret'],
+});
+
+/** @param {EmulatorState} state @param {string} role */
+function rolePermissions(state, role) {
+  return state.customRoles.get(role) ?? PREDEFINED_ROLES[role] ?? [];
+}
+
+/**
+ * Permissions `member` holds on a secret: its own policy plus its project's (IAM inherits downwards). Conditions
+ * are not evaluated: a conditional binding grants (README: differences).
+ * @param {EmulatorState} state @param {string[]} keys Policy keys, most specific first. @param {string} member
+ */
+function heldPermissions(state, keys, member) {
+  const held = new Set();
+  for (const key of keys) {
+    for (const b of state.policies.get(key)?.bindings ?? []) {
+      if (b.members.includes(member)) for (const perm of rolePermissions(state, b.role)) held.add(perm);
+    }
+  }
+  return held;
+}
+
+/** @param {any} policy @returns {IamPolicy} */
+function normalisePolicy(policy) {
+  const bindings = (policy?.bindings ?? []).map((/** @type {any} */ b) => {
+    if (typeof b.role !== 'string' || !b.role) throw invalid('Policy binding needs a role.');
+    const members = [...new Set((b.members ?? []).map(String))];
+    for (const m of members) {
+      if (
+        !/^(user|serviceAccount|group|domain|principal|principalSet):.+|^allUsers$|^allAuthenticatedUsers$/.test(
+          m,
+        )
+      )
+        throw invalid(`Invalid member '${m}' in policy binding for role ${b.role}.`);
+    }
+    return { role: b.role, members, ...(b.condition ? { condition: b.condition } : {}) };
+  });
+  return {
+    version: Number(policy?.version ?? 1) || 1,
+    bindings: bindings.filter((/** @type {IamBinding} */ b) => b.members.length),
+    etag: Buffer.from(newEtag()),
+  };
+}
+
+/** @param {IamPolicy | undefined} policy */
+const policyProto = (policy) => ({
+  version: policy?.version ?? 1,
+  bindings: policy?.bindings ?? [],
+  etag: policy?.etag ?? Buffer.from('ACAB'),
+});
 
 let secretSeq = 0;
 
@@ -846,7 +974,7 @@ function createHandlers(state, definition) {
     }
   }
 
-  /** @type {Record<string, (request: any) => any>} */
+  /** @type {Record<string, (request: any, metadata?: any) => any>} */
   const impl = {
     ListSecrets(req) {
       const p = parseParent(req.parent);
@@ -1066,6 +1194,36 @@ function createHandlers(state, definition) {
       return toVersionProto(rec, v);
     },
 
+    GetIamPolicy(req) {
+      const rec = getSecretRecord(parseSecretName(req.resource, 'resource'));
+      return policyProto(state.policies.get(rec.key));
+    },
+
+    SetIamPolicy(req) {
+      const rec = getSecretRecord(parseSecretName(req.resource, 'resource'));
+      const current = state.policies.get(rec.key);
+      const etag = req.policy?.etag?.length ? Buffer.from(req.policy.etag).toString() : '';
+      if (etag && current && etag !== current.etag.toString()) {
+        throw new RpcError(
+          grpc.status.ABORTED,
+          'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+        );
+      }
+      const policy = normalisePolicy(req.policy);
+      state.policies.set(rec.key, policy);
+      return policyProto(policy);
+    },
+
+    TestIamPermissions(req, metadata) {
+      const rec = getSecretRecord(parseSecretName(req.resource, 'resource'));
+      const asked = (req.permissions ?? []).map(String);
+      const member = callerOf(metadata);
+      // No named caller: the stand-in's owner, who holds everything (as the real API answers a project owner).
+      if (!member) return { permissions: asked };
+      const held = heldPermissions(state, [rec.key, projectKey(rec.key)], member);
+      return { permissions: asked.filter((/** @type {string} */ x) => held.has(x)) };
+    },
+
     DestroySecretVersion(req) {
       const { rec, v } = getVersionRecord(parseVersionName(req.name));
       const name = versionName(rec, v.id);
@@ -1093,19 +1251,63 @@ function createHandlers(state, definition) {
     },
   };
 
-  // Every other method (the IAM ones, managed rotation...) answers UNIMPLEMENTED.
+  /** @param {any} metadata @returns {string | undefined} */
+  function callerOf(metadata) {
+    const value = metadata?.get?.(PRINCIPAL_HEADER)?.[0];
+    return value ? String(value) : undefined;
+  }
+
+  /** @param {string} key */
+  function projectKey(key) {
+    return key.split('/').slice(0, 2).join('/');
+  }
+
+  /**
+   * With enforcement on, a call naming its caller needs the method's permission on the resource, else
+   * PERMISSION_DENIED worded like the real API's. A call naming no caller is the owner's (the suite's own setup).
+   * @param {string} method @param {any} request @param {any} metadata
+   */
+  function enforce(method, request, metadata) {
+    const member = callerOf(metadata);
+    const need = METHOD_PERMISSIONS[method];
+    if (!member || !need) return;
+    const [permission, scope] = need;
+    let resource;
+    /** @type {string[]} */
+    let keys;
+    if (scope === 'project') {
+      const p = parseParent(request.parent);
+      resource = p.parent;
+      keys = [`projects/${canonicalProject(state, p.project)}`];
+    } else {
+      const raw = request.name ?? request.parent ?? request.resource ?? request.secret?.name;
+      const p = scope === 'version' ? parseVersionName(raw) : parseSecretName(raw, 'name');
+      const key = secretKey(state, p);
+      resource = raw;
+      keys = [key, projectKey(key)];
+    }
+    if (!heldPermissions(state, keys, member).has(permission)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`,
+      );
+    }
+  }
+
+  // Every other method (managed rotation...) answers UNIMPLEMENTED.
   /** @type {Record<string, number>} */
   const calls = {};
   Object.defineProperty(state, 'calls', { value: calls, enumerable: false });
   return unaryHandlers(definition, impl, {
     service: SERVICE_NAME,
     label: 'Secret Manager emulator',
-    before: (method, request) => {
+    before: (method, request, metadata) => {
       // Calls per method, for benchmarks that count what an operation costs.
       calls[method] = (calls[method] ?? 0) + 1;
       const fault = takeFault(state, method, request);
       if (fault) throw new RpcError(fault.code, fault.message);
       sweep(state);
+      if (state.enforce) enforce(method, request, metadata);
       return state.delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, state.delayMs)) : undefined;
     },
   });
@@ -1129,6 +1331,9 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
     state.projectNumbers.clear();
     state.faults.length = 0;
     state.delayMs = 0;
+    state.policies.clear();
+    state.customRoles.clear();
+    state.enforce = false;
     if (seedObject) applySeed(state, seedObject);
   };
   reset();
@@ -1140,8 +1345,9 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
   const boundPort = await bindInsecure(server, host, port);
 
   const common = faultAndDelayRoutes(state, { reset, parseFault });
+  const iam = iamControlRoutes(state);
   /** @type {import('../shared/control.mjs').ControlRoutes} */
-  const routes = (method, sub, body) => common(method, sub, body) ?? noControlRoute(method, sub);
+  const routes = (method, sub, body) => common(method, sub, body) ?? iam(method, sub, body);
   const control = controlPort === undefined ? undefined : await startControlServer(routes, host, controlPort);
 
   /** @type {Promise<void> | undefined} */
@@ -1159,6 +1365,45 @@ export async function startSecretManagerEmulator({ host = '127.0.0.1', port = 0,
     injectFault: (fault) => void state.faults.push(parseFault(fault)),
     controlPort: control?.port,
     controlUrl: control ? `http://${hostForBind}:${control.port}` : undefined,
+  };
+}
+
+/**
+ * IAM control routes (README: Control API), beside the shared reset, faults and delay routes: `POST /enforce` (`{ "enabled": bool }`), `POST /roles`
+ * (`{ "name", "permissions" }`: a custom role), `POST /project-iam` (`{ "project", "bindings" }`: the project's
+ * policy, inherited by its secrets), `GET /` (a summary).
+ * @param {EmulatorState} state
+ * @returns {import('../shared/control.mjs').ControlRoutes}
+ */
+function iamControlRoutes(state) {
+  return (method, sub, body) => {
+    if (method === 'POST' && sub === '/enforce') {
+      if (typeof body.enabled !== 'boolean') throw badRequest('enabled must be a boolean');
+      state.enforce = body.enabled;
+      return { status: 200, body: { enforce: state.enforce } };
+    }
+    if (method === 'POST' && sub === '/roles') {
+      if (typeof body.name !== 'string' || !Array.isArray(body.permissions))
+        throw badRequest('a role needs a name and permissions');
+      state.customRoles.set(body.name, body.permissions.map(String));
+      return { status: 200, body: { name: body.name, permissions: state.customRoles.get(body.name) } };
+    }
+    if (method === 'POST' && sub === '/project-iam') {
+      if (typeof body.project !== 'string') throw badRequest('project must be a project id');
+      state.policies.set(`projects/${body.project}`, normalisePolicy({ bindings: body.bindings ?? [] }));
+      return { status: 200, body: { ok: true } };
+    }
+    if (method === 'GET' && sub === '/') {
+      return {
+        status: 200,
+        body: {
+          enforce: state.enforce,
+          secrets: [...state.secrets.keys()],
+          policies: Object.fromEntries([...state.policies].map(([k, v]) => [k, v.bindings])),
+        },
+      };
+    }
+    return noControlRoute(method, sub);
   };
 }
 

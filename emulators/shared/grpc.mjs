@@ -32,7 +32,10 @@ export function msToTimestamp(ms) {
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
-/** @typedef {(request: any) => unknown} MethodImpl A unary method: the request in, the reply (or its promise) out. */
+/**
+ * @typedef {(request: any, metadata: grpc.Metadata) => unknown} MethodImpl A unary method: the request (and the
+ *   call's metadata) in, the reply (or its promise) out.
+ */
 
 /**
  * Handlers for every method of `definition`: those in `impl` answer with what they return (an `RpcError` they throw
@@ -40,7 +43,7 @@ export function msToTimestamp(ms) {
  *
  * @param {grpc.ServiceDefinition} definition
  * @param {Record<string, MethodImpl>} impl Method name (as in the proto, e.g. `GetSecret`) -> implementation.
- * @param {{ service: string, label: string, before?: (method: string, request: any) => void | Promise<void> }} options
+ * @param {{ service: string, label: string, before?: (method: string, request: any, metadata: grpc.Metadata) => void | Promise<void> }} options
  *   `service`: the full service name, for messages; `label`: who answers, e.g. `Cloud Run stand-in`; `before`:
  *   called as each call arrives, before its implementation (awaited; an `RpcError` it throws answers the call).
  * @returns {grpc.UntypedServiceImplementation}
@@ -60,8 +63,8 @@ export function unaryHandlers(definition, impl, { service, label, before }) {
         return;
       }
       Promise.resolve()
-        .then(() => before?.(method, call.request))
-        .then(() => fn(call.request))
+        .then(() => before?.(method, call.request, call.metadata))
+        .then(() => fn(call.request, call.metadata))
         .then(
           (reply) => callback(null, reply),
           (err) => {

@@ -23,6 +23,42 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
+/** The header naming the caller of `testPermissions` (as the Secret Manager stand-in's); none is the owner. */
+export const PRINCIPAL_HEADER = 'x-fireops-principal';
+
+const OBJECT_PERMISSIONS = ['create', 'delete', 'get', 'list', 'update'].map((x) => `storage.objects.${x}`);
+/** Bucket-level roles and their permissions (https://cloud.google.com/storage/docs/access-control/iam-roles). */
+const STORAGE_ROLES = /** @type {Record<string, string[]>} */ ({
+  'roles/storage.admin': [
+    ...OBJECT_PERMISSIONS,
+    ...['create', 'delete', 'get', 'list', 'update', 'getIamPolicy', 'setIamPolicy'].map(
+      (x) => `storage.buckets.${x}`,
+    ),
+  ],
+  'roles/storage.objectAdmin': OBJECT_PERMISSIONS,
+  'roles/storage.objectViewer': ['storage.objects.get', 'storage.objects.list'],
+  'roles/storage.objectCreator': ['storage.objects.create'],
+  'roles/storage.objectUser': OBJECT_PERMISSIONS,
+  'roles/storage.legacyBucketReader': ['storage.buckets.get', 'storage.objects.list'],
+  'roles/storage.legacyBucketWriter': [
+    'storage.buckets.get',
+    'storage.objects.list',
+    'storage.objects.create',
+    'storage.objects.delete',
+  ],
+});
+
+/** @param {string} bucket @param {{ bindings: Array<{ role: string, members: string[] }>, metageneration: number }} meta */
+function iamPolicy(bucket, meta) {
+  return {
+    kind: 'storage#policy',
+    resourceId: `projects/_/buckets/${bucket}`,
+    version: 1,
+    bindings: meta.bindings,
+    etag: Buffer.from(`iam-${meta.metageneration}`).toString('base64'),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------------------
@@ -90,6 +126,18 @@ const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
  * @property {Map<string, { contentType?: string, metadata?: Record<string, string>, generation: string }>} uploaded
  *   Metadata given at upload, by `bucket/name`, kept while the file keeps that generation.
  * @property {Array<{ method: string, path: string, status: number }>} requests Request log (newest last, max 1000).
+ * @property {Map<string, BucketMeta>} buckets Bucket metadata by name (location, IAM bindings, lifecycle), in memory.
+ */
+
+/**
+ * @typedef {object} BucketMeta
+ * @property {string} location
+ * @property {string} locationType
+ * @property {string} storageClass
+ * @property {Array<{ role: string, members: string[] }>} bindings
+ * @property {number} metageneration
+ * @property {unknown} [lifecycle]
+ * @property {Record<string, string>} [labels]
  */
 
 /**
@@ -113,7 +161,7 @@ export async function startStorageStandIn(options) {
   const bucketsDir = path.resolve(options.bucketsDir);
   fs.mkdirSync(bucketsDir, { recursive: true });
   /** @type {StorageStandInState} */
-  const state = { uploaded: new Map(), requests: [] };
+  const state = { uploaded: new Map(), requests: [], buckets: new Map() };
   /** @type {Map<string, { key: string, md5: string, crc32c: string }>} */
   const hashCache = new Map();
 
@@ -208,8 +256,25 @@ export async function startStorageStandIn(options) {
     };
   }
 
+  /** Metadata kept in memory per bucket (a folder made by hand has the defaults). @param {string} bucket */
+  function bucketMeta(bucket) {
+    let meta = state.buckets.get(bucket);
+    if (!meta) {
+      meta = {
+        location: 'US',
+        locationType: 'multi-region',
+        storageClass: 'STANDARD',
+        bindings: [],
+        metageneration: 1,
+      };
+      state.buckets.set(bucket, meta);
+    }
+    return meta;
+  }
+
   /** @param {string} bucket @param {import('node:fs').Stats} stat @param {string} base */
   function bucketResource(bucket, stat, base) {
+    const meta = bucketMeta(bucket);
     return {
       kind: 'storage#bucket',
       id: bucket,
@@ -218,11 +283,13 @@ export async function startStorageStandIn(options) {
       name: bucket,
       timeCreated: new Date(stat.birthtimeMs || stat.mtimeMs).toISOString(),
       updated: new Date(stat.mtimeMs).toISOString(),
-      metageneration: '1',
-      location: 'US',
-      locationType: 'multi-region',
-      storageClass: 'STANDARD',
-      etag: 'CAE=',
+      metageneration: String(meta.metageneration),
+      location: meta.location,
+      locationType: meta.locationType,
+      storageClass: meta.storageClass,
+      ...(meta.lifecycle ? { lifecycle: meta.lifecycle } : {}),
+      ...(meta.labels ? { labels: meta.labels } : {}),
+      etag: Buffer.from(`meta-${meta.metageneration}`).toString('base64'),
     };
   }
 
@@ -420,6 +487,17 @@ export async function startStorageStandIn(options) {
           );
         }
         await fsp.mkdir(bucketDir(name));
+        const location = String(body.location ?? 'US').toUpperCase();
+        state.buckets.set(name, {
+          location,
+          // Multi-regions are US, EU, ASIA; dual-regions are not modelled.
+          locationType: ['US', 'EU', 'ASIA'].includes(location) ? 'multi-region' : 'region',
+          storageClass: String(body.storageClass ?? 'STANDARD'),
+          bindings: [],
+          metageneration: 1,
+          ...(body.lifecycle ? { lifecycle: body.lifecycle } : {}),
+          ...(body.labels ? { labels: body.labels } : {}),
+        });
         return { status: 200, body: bucketResource(name, await fsp.stat(bucketDir(name)), base) };
       }
     }
@@ -427,12 +505,58 @@ export async function startStorageStandIn(options) {
     if (segments.length === 2) {
       const stat = await requireBucket(bucket);
       if (method === 'GET') return { status: 200, body: bucketResource(bucket, stat, base) };
+      if (method === 'PATCH' || method === 'PUT') {
+        // Location and storage class cannot change (as in Cloud Storage: a new bucket is the only way).
+        const body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+        const meta = bucketMeta(bucket);
+        if ('lifecycle' in body) meta.lifecycle = body.lifecycle ?? undefined;
+        if ('labels' in body) meta.labels = body.labels ?? undefined;
+        meta.metageneration += 1;
+        return { status: 200, body: bucketResource(bucket, stat, base) };
+      }
       if (method === 'DELETE') {
         if ((await allObjects(bucket)).length > 0) {
           throw new GcsError(409, 'conflict', 'The bucket you tried to delete is not empty.');
         }
         await fsp.rm(bucketDir(bucket), { recursive: true });
+        state.buckets.delete(bucket);
         return { status: 204 };
+      }
+    }
+    if (segments[2] === 'iam') {
+      await requireBucket(bucket);
+      const meta = bucketMeta(bucket);
+      if (segments.length === 3 && method === 'GET') return { status: 200, body: iamPolicy(bucket, meta) };
+      if (segments.length === 3 && method === 'PUT') {
+        const body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+        meta.bindings = (body.bindings ?? [])
+          .map((/** @type {any} */ b) => ({
+            role: String(b.role),
+            members: [...new Set((b.members ?? []).map(String))],
+          }))
+          .filter((/** @type {{ members: string[] }} */ b) => b.members.length > 0);
+        meta.metageneration += 1;
+        return { status: 200, body: iamPolicy(bucket, meta) };
+      }
+      if (segments[3] === 'testPermissions' && method === 'GET') {
+        const asked = q.getAll('permissions');
+        const caller = req.headers[PRINCIPAL_HEADER];
+        // No named caller: the stand-in's owner, who holds everything.
+        if (typeof caller !== 'string' || !caller) {
+          return { status: 200, body: { kind: 'storage#testIamPermissionsResponse', permissions: asked } };
+        }
+        const held = new Set();
+        for (const b of meta.bindings) {
+          if (b.members.includes(caller)) for (const perm of STORAGE_ROLES[b.role] ?? []) held.add(perm);
+        }
+        const permissions = asked.filter((x) => held.has(x));
+        return {
+          status: 200,
+          body: {
+            kind: 'storage#testIamPermissionsResponse',
+            ...(permissions.length ? { permissions } : {}),
+          },
+        };
       }
     }
     if (segments[2] !== 'o') throw new GcsError(404, 'notFound', `Not Found: ${url.pathname}`);
@@ -605,6 +729,7 @@ export async function startStorageStandIn(options) {
     reset: () => {
       state.uploaded.clear();
       state.requests.length = 0;
+      state.buckets.clear();
       hashCache.clear();
     },
     state,

@@ -519,12 +519,48 @@ describe('seed', () => {
   });
 });
 
-describe('unimplemented', () => {
-  it('answers IAM methods with UNIMPLEMENTED', async () => {
-    await expect(client.getIamPolicy({ resource: `${PARENT}/secrets/seeded-api-key` })).rejects.toMatchObject(
-      {
-        code: grpc.status.UNIMPLEMENTED,
-      },
-    );
+describe('IAM', () => {
+  const SECRET = `${PARENT}/secrets/seeded-api-key`;
+  const SA = 'serviceAccount:fn@demo-fireops.iam.gserviceaccount.com';
+  const as = (member: string) => ({ otherArgs: { headers: { 'x-fireops-principal': member } } });
+
+  it('keeps a policy per secret and answers TestIamPermissions for the member named in the header', async () => {
+    const [empty] = await client.getIamPolicy({ resource: SECRET });
+    expect(empty.bindings).toEqual([]);
+    await client.setIamPolicy({
+      resource: SECRET,
+      policy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members: [SA] }] },
+    });
+    const [policy] = await client.getIamPolicy({ resource: SECRET });
+    expect(policy.bindings).toMatchObject([{ role: 'roles/secretmanager.secretAccessor', members: [SA] }]);
+    const asked = ['secretmanager.secrets.get', 'secretmanager.versions.access'];
+    const [held] = await client.testIamPermissions({ resource: SECRET, permissions: asked }, as(SA));
+    expect(held.permissions).toEqual(['secretmanager.versions.access']);
+    // No header: the owner, who holds everything.
+    const [owner] = await client.testIamPermissions({ resource: SECRET, permissions: asked });
+    expect(owner.permissions).toEqual(asked);
+  });
+
+  it('enforces per-RPC permissions for a named caller only when asked', async () => {
+    await client.setIamPolicy({
+      resource: SECRET,
+      policy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members: [SA] }] },
+    });
+    await expect(client.getSecret({ name: SECRET }, as(SA))).resolves.toBeTruthy();
+    emulator.state.enforce = true;
+    await expect(client.getSecret({ name: SECRET }, as(SA))).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: `Permission 'secretmanager.secrets.get' denied for resource '${SECRET}' (or it may not exist).`,
+    });
+    await expect(
+      client.accessSecretVersion({ name: `${SECRET}/versions/current` }, as(SA)),
+    ).resolves.toBeTruthy();
+    await expect(client.getSecret({ name: SECRET })).resolves.toBeTruthy();
+    await expect(
+      client.createSecret(
+        { parent: PARENT, secretId: 'x', secret: { replication: { automatic: {} } } },
+        as(SA),
+      ),
+    ).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
   });
 });

@@ -183,3 +183,31 @@ describe('objects', () => {
     expect((await bucket.file(name).download())[0].toString()).toBe('saved through the client');
   });
 });
+
+describe('buckets: location and IAM', () => {
+  it('keeps the location given at creation, the IAM policy, and answers testPermissions per member', async () => {
+    const name = `cli-iam-${RUN}`;
+    const [created] = await storage.createBucket(name, { location: 'europe-west1' });
+    try {
+      const [meta] = await created.getMetadata();
+      expect(meta).toMatchObject({ location: 'EUROPE-WEST1', locationType: 'region' });
+      const sa = 'serviceAccount:fn@demo-fireops.iam.gserviceaccount.com';
+      await created.iam.setPolicy({ bindings: [{ role: 'roles/storage.objectViewer', members: [sa] }] });
+      const [policy] = await created.iam.getPolicy();
+      expect(policy.bindings).toEqual([{ role: 'roles/storage.objectViewer', members: [sa] }]);
+      const asked = ['storage.objects.get', 'storage.objects.delete'];
+      const url = `${process.env.STORAGE_EMULATOR_HOST}/b/${name}/iam/testPermissions?${asked
+        .map((p) => `permissions=${p}`)
+        .join('&')}`;
+      const asSa = (await (await fetch(url, { headers: { 'x-fireops-principal': sa } })).json()) as {
+        permissions?: string[];
+      };
+      expect(asSa.permissions).toEqual(['storage.objects.get']);
+      // Without the header: the owner, who holds everything (what the client's testPermissions sends).
+      const [owner] = await created.iam.testPermissions(asked);
+      expect(owner).toEqual({ 'storage.objects.get': true, 'storage.objects.delete': true });
+    } finally {
+      await created.delete();
+    }
+  });
+});
