@@ -1,7 +1,9 @@
 // The pure pieces of the fireops CLI (functions/src/cli/resources.ts): where the bucket belongs, and adding IAM
 // members without removing anything (what makes bootstrap safe to run twice).
 import { describe, expect, it } from 'vitest';
-import { bucketLocationFor, withMember } from '../../functions/src/cli/resources';
+import { matrixFromModule } from '../../functions/src/cli/iam-contract';
+import { bucketLocationFor, projectGrant, withMember } from '../../functions/src/cli/resources';
+import * as iamModule from '../../functions/src/platform/iam';
 
 describe('bucketLocationFor', () => {
   it.each([
@@ -29,5 +31,34 @@ describe('withMember', () => {
     expect(withMember(once, m, ['roles/x'])).toEqual([
       { role: 'roles/x', members: ['user:b@example.com', m] },
     ]);
+  });
+});
+
+describe('projectGrant (project-level grants stay with a person)', () => {
+  const iam = matrixFromModule(iamModule);
+  const conditional = iam.grants.find((g) => g.resource.kind === 'project' && g.condition)!;
+  const member = `serviceAccount:${iam.serviceAccounts[conditional.account]}@p.iam.gserviceaccount.com`;
+  const ctx = (
+    bindings: { role: string; members: string[]; condition?: { expression?: string } }[] | undefined,
+  ) =>
+    ({
+      settings: { project: 'p', local: bindings === undefined },
+      iam,
+      apis: bindings === undefined ? {} : { getProjectPolicy: () => Promise.resolve(bindings) },
+    }) as never;
+
+  it('fails when the binding is missing, printing the gcloud command with its condition', async () => {
+    const r = await projectGrant(conditional).check(ctx([]));
+    expect(r).toMatchObject({ status: 'fail' });
+    expect((r as { fix: string }).fix).toContain(`--role=${conditional.role} --condition='expression=`);
+  });
+  it('fails on the role without the condition: it would reach every secret', async () => {
+    const r = await projectGrant(conditional).check(ctx([{ role: conditional.role, members: [member] }]));
+    expect(r).toMatchObject({ status: 'fail', problem: expect.stringContaining('without the condition') });
+  });
+  it('passes with the conditional binding, and is skipped (never passed) locally', async () => {
+    const held = [{ role: conditional.role, members: [member], condition: { expression: 'x' } }];
+    expect(await projectGrant(conditional).check(ctx(held))).toMatchObject({ status: 'ok' });
+    expect(await projectGrant(conditional).check(ctx(undefined))).toMatchObject({ status: 'skip' });
   });
 });

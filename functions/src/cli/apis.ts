@@ -57,6 +57,8 @@ export interface CliApis {
   projectNumber?(): Promise<string>;
   enabledApis?(): Promise<string[]>;
   testProjectPermissions?(member: string, permissions: string[]): Promise<string[]>;
+  /** The project's IAM bindings, conditions included (policy version 3); absent locally. */
+  getProjectPolicy?(): Promise<{ role: string; members: string[]; condition?: { expression?: string } }[]>;
   getTopicPolicy?(topic: string): Promise<Binding[]>;
   testTopicPermissions?(topic: string, member: string, permissions: string[]): Promise<string[]>;
   setTopicPolicy?(topic: string, bindings: Binding[]): Promise<void>;
@@ -351,6 +353,19 @@ export function productionApis(project: string, env: NodeJS.ProcessEnv, auth: Au
         member,
       );
       return r.permissions ?? [];
+    },
+    async getProjectPolicy() {
+      const r = await rest<{
+        bindings?: { role?: string; members?: string[]; condition?: { expression?: string } }[];
+      }>(`https://cloudresourcemanager.googleapis.com/v1/projects/${project}:getIamPolicy`, {
+        method: 'POST',
+        body: { options: { requestedPolicyVersion: 3 } },
+      });
+      return (r.bindings ?? []).map((b) => ({
+        role: b.role ?? '',
+        members: b.members ?? [],
+        ...(b.condition ? { condition: b.condition } : {}),
+      }));
     },
     async testTopicPermissions(topic, member, permissions) {
       const r = await rest<{ permissions?: string[] }>(

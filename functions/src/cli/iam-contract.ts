@@ -13,7 +13,12 @@ export interface IamMatrix {
   /** Capability (or merged group) -> service account id (the part before `@`). */
   serviceAccounts: Record<string, string>;
   /** Roles to grant: `account` is a key of `serviceAccounts`. */
-  grants: { account: string; role: string; resource: IamResource }[];
+  grants: {
+    account: string;
+    role: string;
+    resource: IamResource;
+    condition?: { title: string; expression: string };
+  }[];
   /** What each account's code calls, per resource: what `doctor` tests with testIamPermissions. */
   requiredPermissions: { account: string; resource: IamResource; permissions: string[] }[];
 }

@@ -357,7 +357,7 @@ function accountPermissions(entry: IamMatrix['requiredPermissions'][number]): Re
         if (!missing.length) return ok();
         return fail(
           `${member} lacks ${missing.join(', ')} on ${what}`,
-          `${roles.length ? `grant ${roles.join(', ')}` : 'add a grant to platform/iam.ts'}: ${grantCommand(ctx, resource, member, roles)}`,
+          `${roles.length ? `grant ${roles.join(', ')}` : 'add a grant to platform/iam.ts'}: ${grantCommand(ctx, resource, member, roles, account)}`,
         );
       };
       switch (resource.kind) {
@@ -396,14 +396,21 @@ function accountPermissions(entry: IamMatrix['requiredPermissions'][number]): Re
         await ctx.apis.setTopicPolicy(resource.topic, withMember(b, member, roles));
       } else {
         // Project-level grants stay with a person (they reach every resource of the project).
-        throw new Error(`grant by hand: ${grantCommand(ctx, resource, member, roles)}`);
+        throw new Error(`grant by hand: ${grantCommand(ctx, resource, member, roles, account)}`);
       }
     },
   };
 }
 
-function grantCommand(ctx: Ctx, r: IamResource, member: string, roles: string[]): string {
+function grantCommand(ctx: Ctx, r: IamResource, member: string, roles: string[], account?: string): string {
   const role = roles[0] ?? 'ROLE';
+  // A conditional grant (e.g. Secret Manager roles limited to fireops- secrets) is printed with its condition: the
+  // role without it would reach every secret of the project.
+  const condition = ctx.iam.grants.find(
+    (g) => g.account === account && g.role === role && JSON.stringify(g.resource) === JSON.stringify(r),
+  )?.condition;
+  const withCondition = (cmd: string) =>
+    condition ? `${cmd} --condition='expression=${condition.expression},title=${condition.title}'` : cmd;
   switch (r.kind) {
     case 'secret':
       return `gcloud secrets add-iam-policy-binding ${r.secret} --member=${member} --role=${role}`;
@@ -412,7 +419,9 @@ function grantCommand(ctx: Ctx, r: IamResource, member: string, roles: string[])
     case 'topic':
       return `gcloud pubsub topics add-iam-policy-binding ${r.topic} --member=${member} --role=${role}`;
     case 'project':
-      return `gcloud projects add-iam-policy-binding ${ctx.settings.project} --member=${member} --role=${role}`;
+      return withCondition(
+        `gcloud projects add-iam-policy-binding ${ctx.settings.project} --member=${member} --role=${role}`,
+      );
   }
 }
 
@@ -510,6 +519,35 @@ function adminClaim(): Resource {
   };
 }
 
+/**
+ * A project-level grant of the matrix (a person makes it: it reaches every resource of the project), checked
+ * against the project's policy with its condition: an unconditional binding where the matrix has a condition is
+ * reported too, since it grants more than fireops needs.
+ */
+export function projectGrant(grant: IamMatrix['grants'][number]): Resource {
+  const what = `project grant ${grant.role} to ${grant.account}${grant.condition ? ` (${grant.condition.title})` : ''}`;
+  return {
+    describe: what,
+    async check(ctx) {
+      const accountId = ctx.iam.serviceAccounts[grant.account];
+      if (!accountId) return fail(`the IAM matrix names no account ${grant.account}`, 'fix platform/iam.ts');
+      const member = `serviceAccount:${accountEmail(accountId, ctx.settings.project)}`;
+      const policy = ctx.apis.getProjectPolicy?.bind(ctx.apis);
+      const fix = grantCommand(ctx, grant.resource, member, [grant.role], grant.account);
+      return needs(ctx, policy, 'no Cloud Resource Manager stand-in', (bindings) => {
+        const held = bindings.filter((b) => b.role === grant.role && b.members.includes(member));
+        if (!held.length) return fail(`${member} lacks ${grant.role} on the project`, fix);
+        if (grant.condition && held.some((b) => !b.condition))
+          return fail(
+            `${member} holds ${grant.role} on the project without the condition`,
+            `remove it, then ${fix}`,
+          );
+        return ok();
+      });
+    },
+  };
+}
+
 /** Everything, in the order it must exist (a secret before its alias, the database before the bucket). */
 export function resources(settings: CliSettings, iam: IamMatrix): Resource[] {
   return [
@@ -526,6 +564,7 @@ export function resources(settings: CliSettings, iam: IamMatrix): Resource[] {
     bucketLocation(),
     firestoreAgentOnBucket(),
     ...iam.requiredPermissions.map(accountPermissions),
+    ...iam.grants.filter((g) => g.resource.kind === 'project').map(projectGrant),
     ttlPolicies(),
     compositeIndexes(),
     deployedRules(),
