@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GRANTS, REQUIRED_PERMISSIONS, SERVICE_ACCOUNTS } from '../../functions/src/platform/iam';
+import { GRANTS, REQUIRED_PERMISSIONS, SERVICE_ACCOUNTS, accountOf } from '../../functions/src/platform/iam';
 
 const FUNCTIONS = path.resolve(import.meta.dirname, '..', '..', 'functions');
 
@@ -82,12 +82,16 @@ describe('the deployed functions (built manifest)', () => {
     expect(functions.some((f) => f.id.startsWith('health-probeCycle'))).toBe(true);
   });
 
-  it("each runs as its deploy group's service account", () => {
+  it("each runs as its deploy group's service account, the public read-only endpoints as the reader", () => {
     for (const f of functions) {
-      const group = f.id.split('-')[0] as keyof typeof SERVICE_ACCOUNTS;
-      expect(SERVICE_ACCOUNTS, f.id).toHaveProperty(group);
-      expect(f.serviceAccountEmail, f.id).toBe(`${SERVICE_ACCOUNTS[group]}@`);
+      const account = accountOf(f.id);
+      expect(SERVICE_ACCOUNTS, f.id).toHaveProperty(account);
+      expect(f.serviceAccountEmail, f.id).toBe(`${SERVICE_ACCOUNTS[account]}@`);
     }
+    const byId = new Map(functions.map((f) => [f.id, f.serviceAccountEmail]));
+    expect(byId.get('health-status')).toBe('fireops-reader@');
+    expect(byId.get('platform-verifyAuditLog')).toBe('fireops-reader@');
+    expect(byId.get('webhooks-githubWebhook')).toBe('fireops-webhooks@');
   });
 
   it('each declares the timeout, memory and instance cap of the table', () => {

@@ -7,7 +7,7 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
-import { groupOptions } from '../platform/options';
+import { groupOptions, readerAccount } from '../platform/options';
 import { PROBE_REGIONS } from '../platform/params';
 import { handleHealthCheckWrite } from './catalog';
 import { healthDeps, probeFunctionId } from './deps';
@@ -59,7 +59,9 @@ export const healthRollup = onSchedule(
 /** status (HTTPS, public): uptime, error budget and burn rate of every check; see status.ts. */
 // maxInstances: the answer is cached per instance (30 s) and by browsers/CDN (max-age 30), so 5 instances serve any
 // realistic status-page traffic; the cap bounds what a public endpoint can cost under a flood.
-export const status = onRequest({ ...options, maxInstances: 5 }, (req, res) => handleStatus(req, res));
+export const status = onRequest({ ...options, serviceAccount: readerAccount, maxInstances: 5 }, (req, res) =>
+  handleStatus(req, res),
+);
 
 // probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
 // writes one cycle document; healthStatus and incidents only on change.

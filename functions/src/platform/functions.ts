@@ -6,7 +6,7 @@ import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { runEventHandler } from './error-mapping';
 import { logger } from './logger';
 import { handleAlert, sweepAlerts } from './notifier';
-import { groupOptions } from './options';
+import { groupOptions, readerAccount } from './options';
 import { OPS_ALERTS_TOPIC } from './topics';
 import { handleVerifyAuditLog } from './verify-audit-log';
 
@@ -44,6 +44,7 @@ export const notifySweep = onSchedule(
 
 /** verifyAuditLog (HTTPS, admins only): walks the audit log's hash chains and reports the first broken link. */
 // Admins only, rare: 2 instances; 300 s because one call walks every stream's chain (a large log reads many pages).
-export const verifyAuditLog = onRequest({ ...options, maxInstances: 2, timeoutSeconds: 300 }, (req, res) =>
-  handleVerifyAuditLog(req, res),
+export const verifyAuditLog = onRequest(
+  { ...options, serviceAccount: readerAccount, maxInstances: 2, timeoutSeconds: 300 },
+  (req, res) => handleVerifyAuditLog(req, res),
 );

@@ -8,6 +8,10 @@
 // change a call, change this file. Pure data: no client is imported, nothing here runs at cold start except the
 // account ids.
 //
+// `reader` (fireops-reader) runs the two public read-only endpoints, health-status and platform-verifyAuditLog:
+// they only read Firestore, so the health and platform accounts' Secret Manager access never sits behind a public
+// URL (FUNCTION_ACCOUNTS below overrides their group's account).
+//
 // Accounts merged, and why: `flags` runs as the `platform` account (fireops-core). Both only read and write
 // Firestore and publish on ops-alerts; the notifier additionally reads the chat webhook secret. A separate flags
 // account would hold a subset of fireops-core's rights for one trigger, one more account to create and audit.
@@ -21,9 +25,22 @@ export const SERVICE_ACCOUNTS = {
   backups: 'fireops-backups',
   health: 'fireops-health',
   canary: 'fireops-canary',
+  reader: 'fireops-reader',
 } as const;
 
+/** A key of SERVICE_ACCOUNTS: a deploy group, or `reader`. */
 export type DeployGroup = keyof typeof SERVICE_ACCOUNTS;
+
+/** Functions that do not run as their group's account (function id -> account key). */
+export const FUNCTION_ACCOUNTS: Readonly<Record<string, DeployGroup>> = {
+  'health-status': 'reader',
+  'platform-verifyAuditLog': 'reader',
+};
+
+/** The account key a function runs as. */
+export function accountOf(functionId: string): DeployGroup {
+  return FUNCTION_ACCOUNTS[functionId] ?? (functionId.split('-')[0] as DeployGroup);
+}
 
 /** What a grant or a required permission is on. `bucket`: the deployment's backups bucket (EXPORT_BUCKET). */
 export type IamResource =
@@ -88,7 +105,33 @@ const publisher = (account: DeployGroup, topic: string, why: string): Grant => (
 });
 const ALERTS = 'ops-alerts';
 
+/** Accounts whose functions are event triggers (Firestore via Eventarc, Pub/Sub) or scheduled. */
+const TRIGGERED: readonly DeployGroup[] = ['platform', 'webhooks', 'rotation', 'backups', 'health', 'canary'];
+
 export const GRANTS: readonly Grant[] = [
+  // Every account that runs triggered functions: Eventarc and Pub/Sub push call the function's Cloud Run service as
+  // the function's own account, and firebase-tools grants these two roles to the default compute account only.
+  ...TRIGGERED.flatMap((account): Grant[] => [
+    {
+      account,
+      role: 'roles/eventarc.eventReceiver',
+      resource: project,
+      why: "Firestore and Pub/Sub triggers are Eventarc triggers whose identity is the function's account",
+    },
+    {
+      account,
+      role: 'roles/run.invoker',
+      resource: project,
+      why: "Eventarc, Pub/Sub push and Cloud Scheduler invoke the function as its account (narrow it to the account's own services where your tooling can)",
+    },
+  ]),
+  // reader: the public read-only endpoints
+  {
+    account: 'reader',
+    role: 'roles/datastore.viewer',
+    resource: project,
+    why: 'health-status reads healthSummary and healthStatus; verifyAuditLog reads the audit chains',
+  },
   // platform + flags (fireops-core)
   firestoreUser('platform', 'audit log, processedEvents, flags, settings/alerts'),
   publisher('platform', ALERTS, 'flags-onFlagWritten alerts on an invalid edit'),
@@ -265,8 +308,8 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermissions[] = [
   {
     account: 'canary',
     resource: project,
-    permissions: ['run.services.get', 'run.services.update'],
-    calledBy: 'canary/routers.ts (getService, updateService)',
+    permissions: ['run.services.get', 'run.services.update', 'run.operations.get'],
+    calledBy: 'canary/routers.ts (getService, updateService and waiting on its operation)',
   },
   ...(['platform', 'webhooks', 'rotation', 'backups', 'health', 'canary'] as const).map(
     (account): RequiredPermissions => ({

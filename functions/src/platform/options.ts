@@ -8,3 +8,6 @@ import { SERVICE_ACCOUNTS, type DeployGroup } from './iam';
 export function groupOptions(group: DeployGroup) {
   return { region: REGION, serviceAccount: `${SERVICE_ACCOUNTS[group]}@` } as const;
 }
+
+/** The public read-only endpoints run as the reader account (platform/iam.ts: no secret behind a public URL). */
+export const readerAccount = `${SERVICE_ACCOUNTS.reader}@` as const;
