@@ -43,13 +43,13 @@ type Expected = Pick<Manifest, 'timeoutSeconds' | 'availableMemoryMb' | 'maxInst
 /** Options each function declares (absent: the platform default, 60 s / 256 MiB / no cap). */
 const TABLE: Record<string, Expected> = {
   'platform-notifyAlerts': {},
-  'platform-notifySweep': {},
+  'platform-notifySweep': { timeoutSeconds: 300 },
   'platform-verifyAuditLog': { timeoutSeconds: 300, maxInstances: 2 },
   'flags-onFlagWritten': {},
   'webhooks-githubWebhook': { timeoutSeconds: 30, maxInstances: 10 },
   'webhooks-onDeliveryRecorded': {},
   'webhooks-onOpsEvent': {},
-  'webhooks-redeliverFailedWebhooks': {},
+  'webhooks-redeliverFailedWebhooks': { timeoutSeconds: 540 },
   'rotation-onSecretEvent': { timeoutSeconds: 300 },
   'rotation-rotationSweep': { timeoutSeconds: 300 },
   'rotation-onSecretPolicyWritten': { timeoutSeconds: 300 },
@@ -62,7 +62,7 @@ const TABLE: Record<string, Expected> = {
   'health-status': { maxInstances: 5 },
   'canary-onRolloutRequest': {},
   'canary-onRolloutCommand': {},
-  'canary-canaryKick': {},
+  'canary-canaryKick': { timeoutSeconds: 120 },
   'canary-canaryController': { timeoutSeconds: 120 },
 };
 /** One scheduled function per probe region: same options whatever PROBE_REGIONS holds. */

@@ -58,7 +58,8 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
 
 /** canaryKick (Pub/Sub `canary-kick`): one service's tick now. Not retried: the minute tick is the safety net. */
 export const canaryKick = onMessagePublished(
-  { ...options, topic: CANARY_KICK_TOPIC, retry: false },
+  // 120 s, as canaryController: a kick runs the same tick (router calls, analysis reads, GitHub statuses).
+  { ...options, topic: CANARY_KICK_TOPIC, retry: false, timeoutSeconds: 120 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'canaryKick' });
     await runEventHandler(log, async () => {

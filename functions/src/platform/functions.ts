@@ -35,7 +35,9 @@ export const notifyAlerts = onMessagePublished(
 
 /** Every 5 minutes: the retry of failed chat posts that does not depend on Pub/Sub redelivery (see the top). */
 export const notifySweep = onSchedule(
-  { ...options, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0 },
+  // 300 s: a sweep re-posts up to 100 pending alerts, each post allowed 10 s; a run cut short leaves the rest
+  // pending (their claims time out) for the next sweep 5 minutes later.
+  { ...options, schedule: 'every 5 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 300 },
   async () => {
     const outcome = await sweepAlerts();
     if (outcome.retried) logger({ function: 'notifySweep' }).info('alerts re-sent', { ...outcome });

@@ -66,7 +66,9 @@ export const onOpsEvent = onMessagePublished(
  * not processed (GitHub never retries by itself). Bounded per run, one run per schedule time, never two at once.
  */
 export const redeliverFailedWebhooks = onSchedule(
-  { ...options, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3 },
+  // 540 s: a run lists each hook's deliveries of 3 days (paged) and asks for up to REDELIVERY_MAX_PER_RUN (50)
+  // redeliveries, each a GitHub call of up to 10 s; the 60 s default would cut a slow run mid-way.
+  { ...options, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 3, timeoutSeconds: 540 },
   async (event) => {
     await handleRedeliverFailedWebhooks(
       { jobName: event.jobName, scheduleTime: event.scheduleTime },
