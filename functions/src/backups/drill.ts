@@ -12,7 +12,7 @@ import {
 import { isValidationError } from '../platform/domain/errors';
 import { openAudit } from '../platform/audit-log';
 import { clearDatabase, countCollections, digestsByPath, drillDb } from './data';
-import { db, firestoreModule } from '../platform/firestore';
+import { db, firestoreModule, transact } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { runScheduledOnce, type Schedule } from '../platform/scheduled-run';
 import { STREAM, alert, readBackupSettings, type BackupDeps } from './common';
@@ -75,7 +75,7 @@ async function drill(
     drillRef = drills.doc(id);
     const { Timestamp } = firestoreModule();
     const ref = drillRef;
-    await db().runTransaction(async (tx) => {
+    await transact(async (tx) => {
       const audit = await openAudit(tx, [STREAM], deps.clock);
       tx.create(ref, {
         id,

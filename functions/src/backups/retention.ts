@@ -2,7 +2,7 @@
 import type { Actor } from '../platform/domain/audit-chain';
 import { planRetention, type BackupState, type RetentionBackup } from './domain/retention';
 import { openAudit, appendAudit } from '../platform/audit-log';
-import { db, firestoreModule } from '../platform/firestore';
+import { db, firestoreModule, transact } from '../platform/firestore';
 import { STREAM, readBackupSettings, type BackupDeps } from './common';
 import { BACKUPS } from '../platform/collections';
 
@@ -39,7 +39,7 @@ export async function applyRetention(
   for (const d of plan.delete) {
     const objects = await deps.storage.deleteExport(d.outputUriPrefix);
     const ref = db().collection(BACKUPS).doc(d.id);
-    await db().runTransaction(async (tx) => {
+    await transact(async (tx) => {
       const snap = await tx.get(ref);
       const audit = await openAudit(tx, [STREAM], deps.clock);
       if (snap.get('state') === 'deleted') return;

@@ -26,7 +26,7 @@ import { alertPublish } from '../platform/alerts';
 import { appendAudit, openAudit } from '../platform/audit-log';
 import { analyse } from './analysis';
 import { CloudRunRouter, FirestoreFlagRouter, type TrafficRouter } from './routers';
-import { db, firestoreModule, projectId } from '../platform/firestore';
+import { db, firestoreModule, projectId, transact } from '../platform/firestore';
 import type { GithubApi } from '../platform/github-api';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
@@ -89,7 +89,7 @@ export async function createRollout(
   correlationId: string,
 ): Promise<{ created: boolean }> {
   const ref = db().collection(ROLLOUTS).doc(request.id);
-  return db().runTransaction(async (tx) => {
+  return transact(async (tx) => {
     const snap = await tx.get(ref);
     const audit = await openAudit(tx, [CANARY_STREAM], clock);
     if (snap.exists) return { created: false };

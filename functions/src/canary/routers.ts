@@ -8,7 +8,7 @@ import type { Firestore } from 'firebase-admin/firestore';
 import type { protos, v2 } from '@google-cloud/run';
 import { TransientError, ValidationError } from '../platform/domain/errors';
 import { isReservedFlag } from '../flags/domain/flags';
-import { db } from '../platform/firestore';
+import { db, transact } from '../platform/firestore';
 import { logger } from '../platform/logger';
 import { emulatorClientOptions } from '../platform/secret-manager';
 
@@ -72,7 +72,7 @@ export class FirestoreFlagRouter implements TrafficRouter {
     const ref = this.ref();
     let changed = false;
     try {
-      await this.firestore().runTransaction(async (tx) => {
+      await transact(async (tx) => {
         const snap = await tx.get(ref);
         const current = snap.data();
         if (!snap.exists || current === undefined) {
@@ -90,7 +90,7 @@ export class FirestoreFlagRouter implements TrafficRouter {
         changed = current.rolloutPercent !== weight;
         // update(), not set(): enabled, description and expiresAt stay as the admins left them.
         if (changed) tx.update(ref, { rolloutPercent: weight });
-      });
+      }, this.firestore());
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       throw new TransientError(

@@ -21,7 +21,7 @@ import {
 import { ValidationError } from '../platform/domain/errors';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
-import { db, firestoreModule } from '../platform/firestore';
+import { db, firestoreModule, transact } from '../platform/firestore';
 import {
   HEALTH_STREAM,
   cycleDocId,
@@ -286,7 +286,7 @@ async function cycle(
       // Changes: the cycle document, every status and incident touched, ONE audit entry listing them, and the
       // alerts (the outbox, field `o` of the cycle document) commit together. The cycle document is created once
       // per region and minute, so it is also the idempotency key: no separate key, no write to clear the outbox.
-      const outcome = await db().runTransaction(async (tx) => {
+      const outcome = await transact(async (tx) => {
         const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
         const [already, ...snaps] = await tx.getAll(cycleRef, ...refs);
         if (already!.exists) return { duplicate: true as const };

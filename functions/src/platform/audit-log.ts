@@ -14,7 +14,7 @@ import {
   type StreamHead,
 } from './domain/audit-chain';
 import { systemClock, type Clock } from './domain/clock';
-import { db, firestoreModule } from './firestore';
+import { db, firestoreModule, transact } from './firestore';
 
 /** An appender bound to one transaction; its stream heads were read in the transaction's read phase. */
 export interface TxAudit {
@@ -72,7 +72,7 @@ export async function appendAudit(
   input: AuditInput,
   clock: Clock = systemClock,
 ): Promise<AuditEntry> {
-  return db().runTransaction(async (tx) => {
+  return transact(async (tx) => {
     const audit = await openAudit(tx, [stream], clock);
     return audit.append(stream, input);
   });

@@ -39,3 +39,29 @@ export function projectId(env: NodeJS.ProcessEnv = process.env): string {
   if (fromConfig) return fromConfig;
   throw new Error('no project id: set GCLOUD_PROJECT');
 }
+
+/**
+ * `firestore.runTransaction`, plus one more retry the client does not do: INVALID_ARGUMENT "Transaction is invalid
+ * or closed". The Firestore emulator answers that (instead of ABORTED) to a transaction whose lock another
+ * transaction took over (firebase/firebase-tools#4473), and the client retries only ABORTED-like codes, so two
+ * overlapping runs of one scheduled minute failed one of them. The callback is already written to run more than
+ * once (the client re-runs it on ABORTED), so running it again here is safe; production never answers this code
+ * for contention, where this is a no-op.
+ */
+export async function transact<T>(
+  fn: (tx: import('firebase-admin/firestore').Transaction) => Promise<T>,
+  firestore: Firestore = db(),
+  attempts = 4,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await firestore.runTransaction(fn);
+    } catch (err) {
+      const e = err as { code?: unknown; details?: unknown; message?: unknown };
+      const text = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : '';
+      const closed = e.code === 3 && /transaction is invalid or closed/i.test(text);
+      if (!closed || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 50)));
+    }
+  }
+}

@@ -10,7 +10,7 @@ import { PROCESSED_EVENTS } from './collections';
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'firebase-admin/firestore';
 import { systemClock, type Clock } from './domain/clock';
-import { db, firestoreModule } from './firestore';
+import { db, firestoreModule, transact } from './firestore';
 import { publishJson, type Publish } from './pubsub';
 
 export const PROCESSED_EVENT_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -67,7 +67,7 @@ export async function runOnce<T>(
   const firestore = db();
   const { Timestamp, FieldValue } = firestoreModule();
   const ref = firestore.collection(PROCESSED_EVENTS).doc(idempotencyDocId(kind, key));
-  const outcome = await firestore.runTransaction(async (tx) => {
+  const outcome = await transact(async (tx) => {
     const existing = await tx.get(ref);
     if (existing.exists) return { duplicate: true as const };
     const { value, publishes = [] } = await work({ tx });

@@ -11,7 +11,7 @@ import type { Actor } from './domain/audit-chain';
 import { systemClock, type Clock } from './domain/clock';
 import { decideLease, mayRelease, type LeaseState } from './domain/lease';
 import { openAudit } from './audit-log';
-import { db, firestoreModule } from './firestore';
+import { db, firestoreModule, transact } from './firestore';
 import { log } from './logger';
 
 export interface Lease {
@@ -55,7 +55,7 @@ export async function withLease<T>(
   const owner = opts.owner ?? `${opts.correlationId}/${randomUUID()}`;
   const clock = opts.clock ?? systemClock;
   const { Timestamp } = firestoreModule();
-  const decision = await db().runTransaction(async (tx) => {
+  const decision = await transact(async (tx) => {
     const snap = await tx.get(leaseRef(name));
     const d = decideLease(stateFrom(snap.data()), owner, clock.nowMs(), opts.ttlMs);
     if (d.acquired) {
@@ -97,7 +97,7 @@ export async function withLease<T>(
 }
 
 export async function releaseLease(lease: Lease): Promise<void> {
-  await db().runTransaction(async (tx) => {
+  await transact(async (tx) => {
     const snap = await tx.get(leaseRef(lease.name));
     if (mayRelease(stateFrom(snap.data()), lease.owner, lease.fencing)) {
       tx.update(leaseRef(lease.name), { expiresAtMs: 0, releasedAtMs: Date.now() });

@@ -20,7 +20,7 @@
 import { ALERT_SETTINGS } from './collections';
 import { CHAT_POST_TIMEOUT_MS, ChatWebhook, chatMessageFor } from './chat-webhook';
 import { openAudit } from './audit-log';
-import { db, firestoreModule } from './firestore';
+import { db, firestoreModule, transact } from './firestore';
 import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
 import { PROCESSED_EVENTS } from './collections';
 import { logger, type Logger } from './logger';
@@ -151,7 +151,7 @@ async function claimAlert(
 > {
   const ref = deliveryRef(alert.alertId);
   const { Timestamp } = firestoreModule();
-  return db().runTransaction(async (tx) => {
+  return transact(async (tx) => {
     const snap = await tx.get(ref);
     const now = clock.nowMs();
     const current = snap.data() as DeliveryDoc | undefined;
@@ -191,7 +191,7 @@ async function recordFailure(alert: Alert, attempts: number, err: unknown, clock
     });
     return;
   }
-  await db().runTransaction(async (tx) => {
+  await transact(async (tx) => {
     const audit = await openAudit(tx, [ALERTS_STREAM], clock);
     tx.update(deliveryRef(alert.alertId), { state: 'gave-up', pending: false, lastError });
     audit.append(ALERTS_STREAM, {

@@ -19,7 +19,7 @@ import {
 } from './domain/rotation';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
-import { db, firestoreModule } from '../platform/firestore';
+import { db, firestoreModule, transact } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
 import { logger } from '../platform/logger';
@@ -205,7 +205,7 @@ export async function advanceRotation(
         const step = action.step;
 
         // Recorded before it runs.
-        await db().runTransaction(async (tx) => {
+        await transact(async (tx) => {
           tx.update(rotationRef(rotationId), {
             running: { step, startedAtMs: deps.clock.nowMs(), fencing: lease.fencing },
             ...(step === 'create' && rotation.createStartedAtMs === null

@@ -3,7 +3,7 @@
 // Off GitHub's 10-second path, retried until done: a delivery recorded is always audited and, if accepted,
 // announced (at least once; onOpsEvent routes once per delivery GUID).
 import { openAudit } from '../platform/audit-log';
-import { db, firestoreModule } from '../platform/firestore';
+import { db, firestoreModule, transact } from '../platform/firestore';
 import { publishJson, type Publish } from '../platform/pubsub';
 import type { AuditInput } from '../platform/domain/audit-chain';
 import { systemClock, type Clock } from '../platform/domain/clock';
@@ -20,7 +20,7 @@ export async function relayDelivery(
   const stream = deliveryAuditStream(guid);
 
   // The audit entry and the clearing of `pendingAudit` in one transaction: appended exactly once.
-  const audited = await firestore.runTransaction(async (tx) => {
+  const audited = await transact(async (tx) => {
     const snap = await tx.get(ref);
     const pending = snap.get('pendingAudit') as AuditInput | undefined;
     if (!pending) return false;
