@@ -36,7 +36,7 @@ describe('functions/lib/index.js at cold start', () => {
             'backups/retention.js',
             'backups/drill.js',
             'canary/controller.js',
-            'health/domain/ip-ranges.js',
+            'platform/domain/ip-ranges.js',
             // What the generated reference documents: zod and every schema, for docs only.
             'reference.js',
           ].includes(f) || f.startsWith('cli/'),

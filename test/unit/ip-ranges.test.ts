@@ -8,7 +8,7 @@ import {
   parseCidr,
   parseIp,
   type AddressKind,
-} from '../../functions/src/health/domain/ip-ranges';
+} from '../../functions/src/platform/domain/ip-ranges';
 
 const ip = (text: string) => {
   const parsed = parseIp(text);

@@ -4,7 +4,7 @@
 // SSRF guard. Checks are written by admins, but the prober runs inside the project's network, next to the
 // metadata server and private services. Before connecting, the target host is resolved (dns.lookup, all
 // addresses) and refused if ANY address is loopback, private, link-local, CGNAT, unspecified, multicast, reserved
-// or the metadata server (health/domain/ip-ranges.ts; IPv4-mapped IPv6 counts as its IPv4 address), or if the host is a
+// or the metadata server (platform/domain/ip-ranges.ts; IPv4-mapped IPv6 counts as its IPv4 address), or if the host is a
 // metadata host name, unless the host name or the address is listed in `settings/health.allowTargets`. The
 // probe then connects to the vetted address itself (the Host header and TLS SNI carry the name), so a DNS answer
 // that changes between the check and the connection (rebinding) cannot swap the address. Redirects are never
@@ -28,7 +28,14 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { HealthCheck } from './schema';
 import { evaluateAll, parseCondition, type ProbeObservation } from './domain/conditions';
-import { cidrContains, classifyIp, describeKind, parseCidr, parseIp, type Cidr } from './domain/ip-ranges';
+import {
+  cidrContains,
+  classifyIp,
+  describeKind,
+  parseCidr,
+  parseIp,
+  type Cidr,
+} from '../platform/domain/ip-ranges';
 import { REDACTED, redactor } from '../platform/domain/redact';
 
 /** Body bytes kept for conditions; the rest of a larger body is not read. */
