@@ -3,10 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { median, percentile, target } from './targets.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FUNCTIONS = path.join(ROOT, 'functions');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const MAX_RATIO = 1.15;
 
 function loadMs(file) {
   // Resolve modules from functions/node_modules, as the deployed function does.
@@ -24,8 +26,6 @@ function loadMs(file) {
   if (out.status !== 0) throw new Error(`load of ${file} failed: ${out.stderr}`);
   return JSON.parse(out.stdout);
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export function coldStart() {
   createRequire(path.join(FUNCTIONS, 'package.json')).resolve('firebase-admin/firestore');
@@ -50,6 +50,7 @@ export function coldStart() {
     fireopsIndexMs: median(a),
     minimalFirestoreMs: median(b),
     ratio: median(a) / median(b),
+    p95Ms: { fireops: percentile(a, 95), minimal: percentile(b, 95) },
     fireopsExports: exportsCount,
     rssMb: { fireops: Math.round(rss[0]), minimal: Math.round(rss[1]) },
   };
@@ -58,6 +59,9 @@ export function coldStart() {
       `(${exportsCount} functions, RSS ${result.rssMb.fireops} MB) vs minimal Firestore function ` +
       `${result.minimalFirestoreMs.toFixed(1)} ms (RSS ${result.rssMb.minimal} MB): ratio ${result.ratio.toFixed(2)}`,
   );
+  result.targets = [
+    target(`cold load ratio fireops/minimal (median of ${RUNS}, alternated)`, result.ratio, '<=', MAX_RATIO),
+  ];
   return result;
 }
 

@@ -1,10 +1,12 @@
-// `npm run bench [name]`: benchmarks, each printing its figures as ratios against a baseline from the same run.
+// `npm run bench [name]`: benchmarks, each printing its figures as ratios against a baseline from the same run, and
+// the targets it promises (targets.mjs): the process exits 1 when a target is missed, 0 only when all held.
 // Runs inside the emulator suite (emulators/launcher.mjs bench), so benchmarks may use the emulators. `all` runs
 // each benchmark in a process of its own (they configure clients differently).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { report } from './targets.mjs';
 
 const benches = {
   'cold-start': async () => (await import('./cold-start.mjs')).coldStart(),
@@ -37,4 +39,5 @@ writeFileSync(
   path.join(out, `bench-${which}-${Date.now()}.json`),
   JSON.stringify({ [which]: result }, null, 2),
 );
-process.exit(0);
+const missed = report(which, result?.targets);
+process.exit(missed ? 1 : 0);
