@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/platform/firestore';
 import { OctokitGithubApi, clampDescription } from '../../functions/src/platform/github-api';
 import { handleRedeliverFailedWebhooks } from '../../functions/src/webhooks/redeliver';
-import { FUNCTIONS_URL, rest, waitFor } from '../support/emulators';
+import { FUNCTIONS_URL, collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import {
   GITHUB_TOKEN_SECRET,
   WEBHOOK_SECRET_V1,
@@ -16,6 +16,7 @@ import {
 } from '../support/github';
 
 const github = process.env.GITHUB_API_URL!;
+const alerts = collectAlertsForFile();
 
 async function control(method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${github}/_stand-in${path}`, {
@@ -144,7 +145,24 @@ describe('redeliverFailedWebhooks', () => {
       body: JSON.stringify({ url: 'http://127.0.0.1:9/unreachable' }),
     });
     for (let i = 0; i < 3; i++) expect((await run(`2026-11-28T2${i}:00:00Z`)).requested).toEqual([guid]);
-    expect(await run('2026-11-28T23:00:00Z')).toMatchObject({ requested: [], skipped: { gaveUp: 1 } });
+    expect(await run('2026-11-28T23:00:00Z')).toMatchObject({
+      requested: [],
+      skipped: { gaveUp: 1 },
+      gaveUp: [guid],
+    });
+    // Giving up is never silent: one warning alert (through the key's outbox) and one audit entry, once.
+    expect(await run('2026-11-28T23:30:00Z')).toMatchObject({ skipped: { gaveUp: 1 }, gaveUp: [] });
+    const audit = await db()
+      .collection('auditLog')
+      .where('action', '==', 'delivery.redelivery-gave-up')
+      .where('target', '==', `deliveries/${guid}`)
+      .get();
+    expect(audit.size).toBe(1);
+    const mine = () => alerts.messages.filter((m) => m.data?.alertId === `delivery-gave-up:${guid}`);
+    await waitFor(() => mine().length > 0, { what: 'the delivery.gave-up alert' });
+    await new Promise((r) => setTimeout(r, 1000)); // a second one, if any, would have arrived by now
+    expect(mine()).toHaveLength(1);
+    expect(mine()[0]!.data).toMatchObject({ kind: 'delivery.gave-up', severity: 'warning' });
   });
 });
 

@@ -171,6 +171,18 @@ describe('githubWebhook: invalid payloads are recorded as rejected, without the 
     expect(events.messages).toEqual([]);
   });
 
+  it('an empty body, even signed: 400 before the signature is checked; nothing stored', async () => {
+    // A delivery always has a JSON body; an empty one (a proxy that dropped it, a probe) used to answer 500.
+    for (const headers of [{}, { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }]) {
+      const res = await deliver({ event: 'release', body: '', headers }); // signed over '' unless overridden
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain('empty body');
+    }
+    await quiet(300);
+    expect(await count('deliveries')).toBe(0);
+    expect(events.messages).toEqual([]);
+  });
+
   it.each([
     ['release without tag_name', 'release', JSON.stringify({ ...example('release'), release: { id: 1 } })],
     ['push without ref', 'push', JSON.stringify({ ...example('push'), ref: undefined })],

@@ -185,5 +185,6 @@ describe('planRedeliveries', () => {
     );
     expect(plan.redeliver).toEqual([{ guid: 'y', deliveryId: 3, firstFailedAtMs: 50, attemptsSoFar: 0 }]);
     expect(plan.skipped).toEqual({ delivered: 1, recorded: 1, gaveUp: 1, overLimit: 1 });
+    expect(plan.gaveUp).toEqual(['v']);
   });
 });

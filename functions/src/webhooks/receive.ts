@@ -103,6 +103,8 @@ export async function handleGithubWebhook(
   if ((Number.isFinite(declared) && declared > deps.maxBytes) || size > deps.maxBytes) {
     return fail(res, 413, `body larger than ${deps.maxBytes} bytes`, { maxBytes: deps.maxBytes });
   }
+  // An empty body is no delivery (GitHub always sends a JSON payload): 400, not a parse failure deeper down.
+  if (size === 0) return fail(res, 400, 'empty body: a GitHub delivery carries a JSON payload');
   // 3. Headers.
   const signature = req.get('x-hub-signature-256');
   const missing = [

@@ -3,16 +3,23 @@
 // (lease); every redelivery and every run audited.
 import { GITHUB_SETTINGS } from '../platform/collections';
 import { REDELIVERIES } from '../platform/collections';
-import { appendAudit } from '../platform/audit-log';
+import { appendAudit, openAudit } from '../platform/audit-log';
 import type { Actor } from '../platform/domain/audit-chain';
 import { type Clock } from '../platform/domain/clock';
 import { db, firestoreModule } from '../platform/firestore';
 import { type GithubApi } from '../platform/github-api';
 import { logger } from '../platform/logger';
+import { alertPublish } from '../platform/alerts';
+import { runOnce } from '../platform/idempotency';
 import { runScheduledOnce } from '../platform/scheduled-run';
 import { readValidatedDoc } from '../platform/settings';
 import { DELIVERIES } from '../platform/collections';
-import { type DeliveryAttempt, planRedeliveries, RECOVERY_WINDOW_MS } from './domain/redelivery';
+import {
+  type DeliveryAttempt,
+  MAX_REDELIVERIES_PER_GUID,
+  planRedeliveries,
+  RECOVERY_WINDOW_MS,
+} from './domain/redelivery';
 
 const LEASE_MS = 15 * 60_000;
 
@@ -27,6 +34,8 @@ export interface RedeliveryRunResult {
   reason?: string;
   requested: string[];
   skipped?: Record<string, number>;
+  /** GUIDs given up on in this run (each alerted once, `delivery.gave-up`). */
+  gaveUp?: string[];
 }
 
 export async function handleRedeliverFailedWebhooks(
@@ -45,6 +54,7 @@ export async function handleRedeliverFailedWebhooks(
       );
       const hooks = settings?.hooks ?? [];
       const requested: string[] = [];
+      const gaveUpNow: string[] = [];
       const skipped: Record<string, number> = { delivered: 0, recorded: 0, gaveUp: 0, overLimit: 0 };
       let budget = deps.maxPerRun;
       const since = deps.clock.nowMs() - RECOVERY_WINDOW_MS;
@@ -60,6 +70,9 @@ export async function handleRedeliverFailedWebhooks(
         }));
         const plan = planRedeliveries(attemptsSeen, recorded, attempts, budget);
         for (const [k, v] of Object.entries(plan.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
+        for (const guid of plan.gaveUp) {
+          if (await announceGaveUp(hook, guid, actor, correlationId, deps.clock)) gaveUpNow.push(guid);
+        }
         for (const item of plan.redeliver) {
           await deps.api.redeliver(hook, item.deliveryId);
           budget -= 1;
@@ -75,12 +88,18 @@ export async function handleRedeliverFailedWebhooks(
           target: 'deliveries',
           reason: `${requested.length} redelivery request(s) for ${hooks.length} hook(s)`,
           correlationId,
-          details: { requested: requested.length, hooks: hooks.length, skipped, maxPerRun: deps.maxPerRun },
+          details: {
+            requested: requested.length,
+            hooks: hooks.length,
+            skipped,
+            gaveUpNow,
+            maxPerRun: deps.maxPerRun,
+          },
         },
         deps.clock,
       );
-      log.info('recovery run done', { requested: requested.length, skipped });
-      return { requested, skipped };
+      log.info('recovery run done', { requested: requested.length, skipped, gaveUpNow: gaveUpNow.length });
+      return { requested, skipped, gaveUp: gaveUpNow };
     },
   );
   if (run.kind === 'yielded') return { ran: false, reason: `lease held by ${run.heldBy}`, requested: [] };
@@ -140,4 +159,55 @@ async function recordRedelivery(
     },
     clock,
   );
+}
+
+/**
+ * A delivery fireops stopped asking GitHub to redeliver is lost unless a human acts (GitHub keeps it 3 days):
+ * one `delivery.gave-up` alert and audit entry per GUID, ever (idempotency key `transition:gave-up:<guid>`; the
+ * alert goes through the key's outbox, so a crash cannot lose it). Returns whether this run announced it.
+ */
+async function announceGaveUp(
+  hook: { owner: string; repo: string; hookId: number },
+  guid: string,
+  actor: Actor,
+  correlationId: string,
+  clock: Clock,
+): Promise<boolean> {
+  const repo = `${hook.owner}/${hook.repo}`;
+  const outcome = await runOnce(
+    'transition',
+    `gave-up:${guid}`,
+    async ({ tx }) => {
+      const audit = await openAudit(tx, ['recovery'], clock);
+      audit.append('recovery', {
+        actor,
+        action: 'delivery.redelivery-gave-up',
+        target: `${DELIVERIES}/${guid}`,
+        reason: `delivery ${guid} to ${repo} hook ${hook.hookId} failed and was redelivered ${MAX_REDELIVERIES_PER_GUID} times without reaching fireops: giving up`,
+        correlationId,
+        details: { hookId: hook.hookId, repo },
+      });
+      return {
+        value: true,
+        publishes: [
+          alertPublish({
+            alertId: `delivery-gave-up:${guid}`,
+            severity: 'warning',
+            kind: 'delivery.gave-up',
+            title: `GitHub delivery ${guid} lost after ${MAX_REDELIVERIES_PER_GUID} redeliveries`,
+            text:
+              `GitHub delivery ${guid} (${repo}, hook ${hook.hookId}) failed at GitHub and never reached fireops, ` +
+              `after ${MAX_REDELIVERIES_PER_GUID} redelivery requests. Find it under the hook's Recent Deliveries, ` +
+              'fix what made it fail (webhook secret, settings/github, the function), and redeliver it by hand ' +
+              "within GitHub's 3-day window.",
+            target: `${DELIVERIES}/${guid}`,
+            correlationId,
+            atMs: clock.nowMs(),
+          }),
+        ],
+      };
+    },
+    { clock, meta: { guid } },
+  );
+  return !outcome.duplicate;
 }

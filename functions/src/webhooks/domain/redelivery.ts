@@ -12,6 +12,8 @@ export interface DeliveryAttempt {
 export interface RedeliveryPlan {
   redeliver: { guid: string; deliveryId: number; firstFailedAtMs: number; attemptsSoFar: number }[];
   skipped: { delivered: number; recorded: number; gaveUp: number; overLimit: number };
+  /** GUIDs fireops stopped asking for: failed at GitHub, never recorded, MAX_REDELIVERIES_PER_GUID asked already. */
+  gaveUp: string[];
 }
 
 export const RECOVERY_WINDOW_MS = 3 * 24 * 3600 * 1000;
@@ -35,6 +37,7 @@ export function planRedeliveries(
   for (const a of attemptsSeen) byGuid.set(a.guid, [...(byGuid.get(a.guid) ?? []), a]);
   const skipped = { delivered: 0, recorded: 0, gaveUp: 0, overLimit: 0 };
   const candidates: RedeliveryPlan['redeliver'] = [];
+  const gaveUp: string[] = [];
   for (const [guid, list] of byGuid) {
     if (list.some((a) => ok(a.statusCode))) {
       skipped.delivered += 1;
@@ -47,6 +50,7 @@ export function planRedeliveries(
     const soFar = attempts.get(guid) ?? 0;
     if (soFar >= maxPerGuid) {
       skipped.gaveUp += 1;
+      gaveUp.push(guid);
       continue;
     }
     const newest = list.reduce((a, b) => (b.deliveredAtMs > a.deliveredAtMs ? b : a));
@@ -57,5 +61,5 @@ export function planRedeliveries(
   candidates.sort((a, b) => a.firstFailedAtMs - b.firstFailedAtMs || a.guid.localeCompare(b.guid));
   const limit = Math.max(0, maxPerRun);
   skipped.overLimit = Math.max(0, candidates.length - limit);
-  return { redeliver: candidates.slice(0, limit), skipped };
+  return { redeliver: candidates.slice(0, limit), skipped, gaveUp: gaveUp.sort() };
 }
