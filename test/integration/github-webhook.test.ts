@@ -191,6 +191,9 @@ describe('githubWebhook: invalid payloads are recorded as rejected, without the 
     expect(res.status).toBe(400);
     const doc = (await db().collection('deliveries').doc(res.guid).get()).data();
     expect(doc).toMatchObject({ outcome: 'rejected', event });
+    // Expires through the TTL policy on deliveries.expireAt, 90 days on.
+    const ttlDays = (doc!.expireAt.toMillis() - doc!.receivedAt.toMillis()) / 86_400_000;
+    expect(ttlDays).toBeCloseTo(90, 3);
     expect(doc).not.toHaveProperty('payload');
     expect(JSON.stringify(doc)).not.toContain('Hello-World');
     expect(await auditActions(`deliveries/${res.guid}`)).toEqual(['delivery.rejected']);

@@ -12,6 +12,12 @@ import type { Response } from 'express';
 import { checkSignature } from './signature';
 import { db, firestoreModule } from '../platform/firestore';
 import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from '../platform/idempotency';
+
+/**
+ * `deliveries/{guid}` expire (TTL policy on `expireAt`, firestore.indexes.json) after 90 days: far past GitHub's
+ * 3-day redelivery window and the 30-day idempotency key; the audit log keeps the decision for good.
+ */
+export const DELIVERY_TTL_MS = 90 * 24 * 3600 * 1000;
 import { PROCESSED_EVENTS } from '../platform/collections';
 import { logger } from '../platform/logger';
 import { type SecretSource } from './webhook-secrets';
@@ -253,6 +259,7 @@ async function acceptDelivery(
     payloadBytes: rawBody.length,
     secretVersion,
     outcome: outcome.kind,
+    expireAt: Timestamp.fromMillis(nowMs + DELIVERY_TTL_MS),
     ...(outcome.kind !== 'accepted' ? { reason: outcome.reason } : {}),
     ...(outcome.kind === 'rejected' && outcome.field ? { field: outcome.field } : {}),
     pendingAudit: audit,
