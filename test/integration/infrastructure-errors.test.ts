@@ -4,10 +4,10 @@
 // `secrets.get` gets from GetSecret).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/platform/firestore';
-import { PROCESSED_EVENTS } from '../../functions/src/platform/collections';
-import { runEventHandler } from '../../functions/src/platform/error-mapping';
+import { DEAD_LETTERS, PROCESSED_EVENTS } from '../../functions/src/platform/collections';
+import { eventMeta, runEventHandler } from '../../functions/src/platform/error-mapping';
 import { logger } from '../../functions/src/platform/logger';
-import { TransientError } from '../../functions/src/platform/domain/errors';
+import { TransientError, ValidationError } from '../../functions/src/platform/domain/errors';
 import { readWebhookSecretCandidates } from '../../functions/src/webhooks/webhook-secrets';
 import { collectTopic, rest, waitFor } from '../support/emulators';
 import {
@@ -142,5 +142,58 @@ describe('event triggers: an infrastructure error is rethrown (retried), not ack
   it('a missing version stays permanent: NOT_FOUND on one alias is skipped, not retried', async () => {
     await injectSecretFault({ method: 'AccessSecretVersion', secret: WEBHOOK_SECRET_ID, code: 5, count: 1 });
     await expect(readWebhookSecretCandidates(WEBHOOK_SECRET_ID)).resolves.toEqual([]);
+  });
+});
+
+describe('event triggers: no silent give-up at the end of the 24-hour retry window', () => {
+  const givingUp = (fn: string) =>
+    alerts.messages.filter((m) => m.data.kind === 'event.giving-up' && m.data.target === fn);
+
+  it('an event failing in its last hour raises one event.giving-up alert and a dead letter, and is still retried', async () => {
+    const fn = 'test.lastChance';
+    const event = {
+      id: `evt-${Date.now()}`,
+      time: new Date(Date.now() - 23.5 * 3600_000).toISOString(),
+      type: 'google.cloud.firestore.document.v1.written',
+      subject: 'documents/secretPolicies/fireops-db-password',
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(
+        runEventHandler(
+          logger(),
+          () => Promise.reject(new Error('the callback origin refused the connection')),
+          { fn, event: eventMeta(event) },
+        ),
+      ).rejects.toThrow('refused the connection'); // rethrown: the remaining retries still happen
+    }
+    const alert = await waitFor(() => givingUp(fn)[0], { what: 'the event.giving-up alert' });
+    expect(alert.data).toMatchObject({ severity: 'critical', correlationId: event.id });
+    expect(alert.data.text).toContain(event.subject);
+    await new Promise((r) => setTimeout(r, 1000)); // a second one, if any, would have arrived by now
+    expect(givingUp(fn)).toHaveLength(1);
+    const letter = await db().collection(DEAD_LETTERS).doc(`${fn}:${event.id}`).get();
+    expect(letter.data()).toMatchObject({
+      fn,
+      eventId: event.id,
+      subject: event.subject,
+      type: event.type,
+      eventTime: event.time,
+    });
+  });
+
+  it('a younger event, or a refused one (ValidationError), raises nothing', async () => {
+    const fn = 'test.notYet';
+    const young = { id: `evt-young-${Date.now()}`, time: new Date(Date.now() - 3600_000).toISOString() };
+    await expect(
+      runEventHandler(logger(), () => Promise.reject(new Error('down')), { fn, event: young }),
+    ).rejects.toThrow('down');
+    const old = { id: `evt-old-${Date.now()}`, time: new Date(Date.now() - 23.9 * 3600_000).toISOString() };
+    await runEventHandler(logger(), () => Promise.reject(new ValidationError('bad edit', 'x')), {
+      fn,
+      event: old,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(givingUp(fn)).toEqual([]);
+    expect((await db().collection(DEAD_LETTERS).where('fn', '==', fn).get()).size).toBe(0);
   });
 });

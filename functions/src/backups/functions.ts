@@ -3,7 +3,7 @@
 // codebase (issue 16.7). Worst case of each is a full poll of a running export: 540 s, the 2nd-gen event maximum.
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
@@ -60,14 +60,18 @@ export const onBackupKick = onMessagePublished(
   { ...options, topic: BACKUP_MONITOR_TOPIC, retry: false, timeoutSeconds: 540 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onBackupKick' });
-    await runEventHandler(log, async () => {
-      const { handleBackupMonitor } = await import('./monitor.js');
-      const result = await handleBackupMonitor(
-        { correlationId: event.id, actor: { type: 'system', id: 'onBackupKick' }, wait: true },
-        backupDeps({ waitMs: BACKUP_KICK_WAIT_SECONDS.value() * 1000 }),
-      );
-      log.info('backup monitor kicked', { ...result });
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const { handleBackupMonitor } = await import('./monitor.js');
+        const result = await handleBackupMonitor(
+          { correlationId: event.id, actor: { type: 'system', id: 'onBackupKick' }, wait: true },
+          backupDeps({ waitMs: BACKUP_KICK_WAIT_SECONDS.value() * 1000 }),
+        );
+        log.info('backup monitor kicked', { ...result });
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 

@@ -7,7 +7,7 @@ import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { systemClock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
@@ -24,15 +24,19 @@ export const onRolloutRequest = onDocumentCreated(
   { ...options, document: `${ROLLOUT_REQUESTS}/{requestId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onRolloutRequest' });
-    await runEventHandler(log, async () => {
-      const request = event.data?.data() as RolloutRequest | undefined;
-      if (!request) return;
-      const { created } = await (
-        await controller()
-      ).createRollout({ ...request, id: event.params.requestId }, systemClock, event.id);
-      log.info('rollout request', { requestId: event.params.requestId, created });
-      await kick(request.service, event.id);
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const request = event.data?.data() as RolloutRequest | undefined;
+        if (!request) return;
+        const { created } = await (
+          await controller()
+        ).createRollout({ ...request, id: event.params.requestId }, systemClock, event.id);
+        log.info('rollout request', { requestId: event.params.requestId, created });
+        await kick(request.service, event.id);
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 
@@ -44,15 +48,19 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
   { ...options, document: `${ROLLOUTS}/{rolloutId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onRolloutCommand' });
-    await runEventHandler(log, async () => {
-      const result = await handleRolloutCommand(
-        { id: event.id, rolloutId: event.params.rolloutId, authType: event.authType, authId: event.authId },
-        event.data?.before?.exists ? event.data.before.data() : undefined,
-        event.data?.after?.exists ? event.data.after.data() : undefined,
-      );
-      if (result.outcome !== 'none') log.info('rollout command', { ...result });
-      if (result.outcome === 'accepted' && result.service) await kick(result.service, event.id);
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const result = await handleRolloutCommand(
+          { id: event.id, rolloutId: event.params.rolloutId, authType: event.authType, authId: event.authId },
+          event.data?.before?.exists ? event.data.before.data() : undefined,
+          event.data?.after?.exists ? event.data.after.data() : undefined,
+        );
+        if (result.outcome !== 'none') log.info('rollout command', { ...result });
+        if (result.outcome === 'accepted' && result.service) await kick(result.service, event.id);
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 
@@ -62,19 +70,23 @@ export const canaryKick = onMessagePublished(
   { ...options, topic: CANARY_KICK_TOPIC, retry: false, timeoutSeconds: 120 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'canaryKick' });
-    await runEventHandler(log, async () => {
-      const data = event.data.message.json as { service?: unknown };
-      if (typeof data?.service !== 'string')
-        throw new ValidationError('canary-kick message without a service');
-      const result = await (
-        await controller()
-      ).tickService(
-        data.service,
-        { correlationId: event.id, actor: { type: 'system', id: 'canaryKick' } },
-        canaryDeps(),
-      );
-      log.info('canary tick', { service: data.service, ...result });
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const data = event.data.message.json as { service?: unknown };
+        if (typeof data?.service !== 'string')
+          throw new ValidationError('canary-kick message without a service');
+        const result = await (
+          await controller()
+        ).tickService(
+          data.service,
+          { correlationId: event.id, actor: { type: 'system', id: 'canaryKick' } },
+          canaryDeps(),
+        );
+        log.info('canary tick', { service: data.service, ...result });
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 

@@ -1,7 +1,7 @@
 // The flag functions (group `flags`): every write to flags/{key} is validated (engine.ts, domain/flags.ts).
 import { FLAGS } from '../platform/collections';
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
 import { type FlagWriteEvent, handleFlagWrite, timeKey } from './engine';
@@ -29,6 +29,6 @@ export const onFlagWritten = onDocumentWrittenWithAuthContext(
       afterUpdateTime: after?.exists && after.updateTime ? timeKey(after.updateTime) : undefined,
     };
     const log = logger({ correlationId: event.id, flag: flagEvent.key });
-    await runEventHandler(log, () => handleFlagWrite(flagEvent));
+    await runEventHandler(log, () => handleFlagWrite(flagEvent), { event: eventMeta(event) });
   },
 );

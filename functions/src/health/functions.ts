@@ -4,7 +4,7 @@
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { groupOptions, readerAccount } from '../platform/options';
@@ -26,18 +26,22 @@ export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
   async (event) => {
     const after = event.data?.after;
     const log = logger({ correlationId: event.id, function: 'onHealthCheckWritten' });
-    await runEventHandler(log, async () => {
-      const result = await handleHealthCheckWrite({
-        id: event.id,
-        checkId: event.params.checkId,
-        authType: event.authType,
-        authId: event.authId,
-        after: after?.exists ? after.data() : undefined,
-        sourceTimeMs:
-          after?.exists && after.updateTime ? after.updateTime.toMillis() : Date.parse(event.time),
-      });
-      log.info('health check edit judged', { checkId: event.params.checkId, ...result });
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const result = await handleHealthCheckWrite({
+          id: event.id,
+          checkId: event.params.checkId,
+          authType: event.authType,
+          authId: event.authId,
+          after: after?.exists ? after.data() : undefined,
+          sourceTimeMs:
+            after?.exists && after.updateTime ? after.updateTime.toMillis() : Date.parse(event.time),
+        });
+        log.info('health check edit judged', { checkId: event.params.checkId, ...result });
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 

@@ -6,6 +6,8 @@ export const FLAG_STATE = 'flagState';
 export const AUDIT_COLLECTION = 'auditLog';
 export const AUDIT_STREAMS_COLLECTION = 'auditStreams';
 export const PROCESSED_EVENTS = 'processedEvents';
+/** Events a retried trigger gave up on (platform/infra-alert.ts `givingUpAlerter`). */
+export const DEAD_LETTERS = 'deadLetters';
 export const LEASES = 'leases';
 export const DELIVERIES = 'deliveries';
 export const REDELIVERIES = 'redeliveries';

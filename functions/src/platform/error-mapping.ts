@@ -30,7 +30,42 @@ export interface MappingOptions {
    * data, not the caller's request, so it is answered 500 with the generic body, not 400 with its text.
    */
   clientErrors?: boolean;
+  /**
+   * The CloudEvent being handled (event triggers). With it, a failure on an event older than
+   * EVENT_LAST_CHANCE_MS raises `event.giving-up` (once per function and event) before the retry window ends.
+   */
+  event?: EventMeta;
+  /** Tests pass their own. */
+  givingUp?: GivingUpAlerter;
 }
+
+/** What of a CloudEvent the give-up alert names (never its data: it may be an admin document). */
+export interface EventMeta {
+  id: string;
+  time?: string | undefined;
+  type?: string | undefined;
+  subject?: string | undefined;
+}
+
+/** The CloudEvent fields EventMeta keeps. */
+export function eventMeta(e: { id: string; time?: string; type?: string; subject?: string }): EventMeta {
+  return { id: e.id, time: e.time, type: e.type, subject: e.subject };
+}
+
+/**
+ * Retried event triggers (2nd gen, on Eventarc's Pub/Sub transport) are redelivered for 24 hours, then dropped
+ * without a trace. A failure on an event older than this is its last hour of retries: alerted (critical,
+ * `event.giving-up`) and recorded in `deadLetters/`, still rethrown so the remaining retries happen.
+ */
+export const EVENT_RETRY_WINDOW_MS = 24 * 3600_000;
+export const EVENT_LAST_CHANCE_MS = 23 * 3600_000;
+
+export type GivingUpAlerter = (g: {
+  fn: string;
+  event: EventMeta;
+  ageMs: number;
+  message: string;
+}) => Promise<void>;
 
 async function reportInfrastructure(
   log: Logger,
@@ -65,6 +100,21 @@ export async function runEventHandler(
     const cause = infrastructureCause(err);
     log.error('event failed: will be retried', { error: err, ...(cause ? { cause } : {}) });
     if (cause) await reportInfrastructure(log, err, cause, opts);
+    const eventTimeMs = opts.event?.time ? Date.parse(opts.event.time) : NaN;
+    const ageMs = Date.now() - eventTimeMs;
+    if (opts.event && Number.isFinite(ageMs) && ageMs >= EVENT_LAST_CHANCE_MS) {
+      const alerter = opts.givingUp ?? (await import('./infra-alert.js')).givingUpAlerter();
+      try {
+        await alerter({
+          fn: opts.fn ?? currentFunctionName(),
+          event: opts.event,
+          ageMs,
+          message: err instanceof Error ? err.message : String(err),
+        });
+      } catch (alertErr) {
+        log.error('could not raise event.giving-up', { error: alertErr });
+      }
+    }
     throw err;
   }
 }

@@ -3,7 +3,7 @@
 import { onRequest } from 'firebase-functions/v2/https';
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runEventHandler } from './error-mapping';
+import { eventMeta, runEventHandler } from './error-mapping';
 import { logger } from './logger';
 import { handleAlert, sweepAlerts } from './notifier';
 import { groupOptions, readerAccount } from './options';
@@ -21,15 +21,19 @@ export const notifyAlerts = onMessagePublished(
   { ...options, topic: OPS_ALERTS_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id });
-    await runEventHandler(log, async () => {
-      let json: unknown;
-      try {
-        json = event.data.message.json;
-      } catch {
-        json = undefined; // not JSON: refused by the schema below with a clear message
-      }
-      await handleAlert(json);
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        let json: unknown;
+        try {
+          json = event.data.message.json;
+        } catch {
+          json = undefined; // not JSON: refused by the schema below with a clear message
+        }
+        await handleAlert(json);
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 

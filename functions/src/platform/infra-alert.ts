@@ -109,3 +109,57 @@ export async function alertInfrastructureOnce(
     clearTimeout(timer);
   }
 }
+
+/**
+ * One `event.giving-up` alert per (function, event) (idempotency key `infra-alert:giving-up:{fn}:{id}`), and a
+ * `deadLetters/{fn}:{id}` record naming the event (id, type, subject, time; never its data) for the operator who
+ * replays it: for a Firestore trigger, re-saving the document; for a message, re-publishing it.
+ */
+export function givingUpAlerter(clock: Clock = systemClock): import('./error-mapping').GivingUpAlerter {
+  return async ({ fn, event, ageMs, message }) => {
+    const [{ runOnce }, { alertPublish }, { db }, { DEAD_LETTERS }] = await Promise.all([
+      import('./idempotency.js'),
+      import('./alerts.js'),
+      import('./firestore.js'),
+      import('./collections.js'),
+    ]);
+    const nowMs = clock.nowMs();
+    const id = `${fn}:${event.id}`.replace(/\//g, '%2F').slice(0, 1400);
+    const hours = Math.round(ageMs / 360_000) / 10;
+    await runOnce(
+      'infra-alert',
+      `giving-up:${id}`,
+      ({ tx }) => {
+        tx.set(db().collection(DEAD_LETTERS).doc(id), {
+          fn,
+          eventId: event.id,
+          type: event.type ?? null,
+          subject: event.subject ?? null,
+          eventTime: event.time ?? null,
+          error: message.slice(0, 1000),
+          atMs: nowMs,
+        });
+        return Promise.resolve({
+          value: undefined,
+          publishes: [
+            alertPublish({
+              alertId: `event-giving-up:${id}`.slice(0, 300),
+              severity: 'critical',
+              kind: 'event.giving-up',
+              title: `${fn}: event failing for ${hours} h, dropped within the hour`.slice(0, 200),
+              text:
+                `${fn} has failed on event ${event.id} (${event.type ?? 'unknown type'}` +
+                `${event.subject ? `, ${event.subject}` : ''}) since ${event.time ?? 'unknown'}; Eventarc drops it ` +
+                `24 h after it was sent. Last error: ${message.slice(0, 2000)}\nFix the cause, then replay it ` +
+                `(deadLetters/${id} names it).`,
+              target: fn.slice(0, 500),
+              correlationId: event.id.slice(0, 300),
+              atMs: nowMs,
+            }),
+          ],
+        });
+      },
+      { clock, meta: { fn, eventId: event.id } },
+    );
+  };
+}

@@ -4,7 +4,7 @@
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
 import { ROTATION_TOPIC } from '../platform/params';
@@ -28,9 +28,13 @@ export const onSecretEvent = onMessagePublished(
   { ...options, ...ROTATION_RUN, topic: ROTATION_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onSecretEvent' });
-    await runEventHandler(log, async () => {
-      await handleSecretEvent(event.id, event.data.message.attributes ?? {});
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        await handleSecretEvent(event.id, event.data.message.attributes ?? {});
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 
@@ -53,15 +57,19 @@ export const onSecretPolicyWritten = onDocumentWrittenWithAuthContext(
   { ...options, ...ROTATION_RUN, document: `${SECRET_POLICIES}/{secretId}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onSecretPolicyWritten' });
-    await runEventHandler(log, async () => {
-      await handlePolicyWrite({
-        id: event.id,
-        secretId: event.params.secretId,
-        authType: event.authType,
-        authId: event.authId,
-        ...(event.data?.before?.exists ? { before: event.data.before.data() } : {}),
-        ...(event.data?.after?.exists ? { after: event.data.after.data() } : {}),
-      });
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        await handlePolicyWrite({
+          id: event.id,
+          secretId: event.params.secretId,
+          authType: event.authType,
+          authId: event.authId,
+          ...(event.data?.before?.exists ? { before: event.data.before.data() } : {}),
+          ...(event.data?.after?.exists ? { after: event.data.after.data() } : {}),
+        });
+      },
+      { event: eventMeta(event) },
+    );
   },
 );

@@ -5,7 +5,7 @@ import { onDocumentCreated } from 'firebase-functions/v2/firestore';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { runEventHandler } from '../platform/error-mapping';
+import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
@@ -34,10 +34,14 @@ export const onDeliveryRecorded = onDocumentCreated(
   { ...options, document: `${DELIVERIES}/{guid}`, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.params.guid, function: 'onDeliveryRecorded' });
-    await runEventHandler(log, async () => {
-      const result = await relayDelivery(event.params.guid);
-      log.info('delivery relayed', result);
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        const result = await relayDelivery(event.params.guid);
+        log.info('delivery relayed', result);
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 
@@ -49,15 +53,19 @@ export const onOpsEvent = onMessagePublished(
   { ...options, topic: OPS_EVENTS_TOPIC, retry: true },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'onOpsEvent' });
-    await runEventHandler(log, async () => {
-      let json: unknown;
-      try {
-        json = event.data.message.json;
-      } catch {
-        json = undefined;
-      }
-      await handleOpsEvent(event.id, json);
-    });
+    await runEventHandler(
+      log,
+      async () => {
+        let json: unknown;
+        try {
+          json = event.data.message.json;
+        } catch {
+          json = undefined;
+        }
+        await handleOpsEvent(event.id, json);
+      },
+      { event: eventMeta(event) },
+    );
   },
 );
 

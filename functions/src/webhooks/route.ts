@@ -24,7 +24,7 @@ export async function handleOpsEvent(
   try {
     settings = await readValidatedDoc(GITHUB_SETTINGS, schemas.githubSettingsSchema);
   } catch (err) {
-    // Not the event's fault: retry (Pub/Sub keeps it up to 7 days) until an admin fixes the settings.
+    // Not the event's fault: retry (for 24 hours: then event.giving-up is alerted, platform/error-mapping.ts) until an admin fixes the settings.
     if (err instanceof ValidationError) throw new TransientError(err.message);
     throw err;
   }
