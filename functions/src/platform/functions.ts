@@ -5,6 +5,7 @@ import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { eventMeta, runEventHandler } from './error-mapping';
 import { logger } from './logger';
+import { messageJson } from './pubsub';
 import { handleAlert, sweepAlerts } from './notifier';
 import { groupOptions, readerAccount } from './options';
 import { OPS_ALERTS_TOPIC } from './topics';
@@ -24,13 +25,7 @@ export const notifyAlerts = onMessagePublished(
     await runEventHandler(
       log,
       async () => {
-        let json: unknown;
-        try {
-          json = event.data.message.json;
-        } catch {
-          json = undefined; // not JSON: refused by the schema below with a clear message
-        }
-        await handleAlert(json);
+        await handleAlert(messageJson(event.data.message));
       },
       { event: eventMeta(event) },
     );

@@ -39,3 +39,12 @@ export async function publishJson({ topic, data, attributes = {} }: Publish): Pr
     throw new TransientError(`publish to ${topic} failed: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/** A Pub/Sub message's JSON body, or undefined when it is not JSON (the caller's schema then refuses it clearly). */
+export function messageJson(message: { json: unknown }): unknown {
+  try {
+    return message.json; // a getter that throws on a body that is not JSON
+  } catch {
+    return undefined;
+  }
+}

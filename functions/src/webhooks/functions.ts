@@ -7,6 +7,7 @@ import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
+import { messageJson } from '../platform/pubsub';
 import { groupOptions } from '../platform/options';
 import { OPS_EVENTS_TOPIC } from '../platform/topics';
 import { DELIVERIES } from '../platform/collections';
@@ -56,13 +57,7 @@ export const onOpsEvent = onMessagePublished(
     await runEventHandler(
       log,
       async () => {
-        let json: unknown;
-        try {
-          json = event.data.message.json;
-        } catch {
-          json = undefined;
-        }
-        await handleOpsEvent(event.id, json);
+        await handleOpsEvent(event.id, messageJson(event.data.message));
       },
       { event: eventMeta(event) },
     );
