@@ -63,7 +63,7 @@ const TABLE: Record<string, Expected> = {
   'canary-onRolloutRequest': {},
   'canary-onRolloutCommand': {},
   'canary-canaryKick': { timeoutSeconds: 120 },
-  'canary-canaryController': { timeoutSeconds: 120 },
+  'canary-canaryController': { timeoutSeconds: 60 },
 };
 /** One scheduled function per probe region: same options whatever PROBE_REGIONS holds. */
 const PROBE_CYCLE: Expected = { timeoutSeconds: 55, availableMemoryMb: 512 };

@@ -4,7 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rest } from '../support/emulators';
+import { db } from '../../functions/src/platform/firestore';
+import { collectTopic, rest, waitFor } from '../support/emulators';
 import { ROOT } from '../support/functions-require';
 import { scaled } from '../support/time-factor';
 
@@ -37,5 +38,30 @@ describe('npm run fire', () => {
     const badTime = fire('health-healthRollup', 'yesterday');
     expect(badTime.status).toBe(2);
     expect(badTime.stderr).toContain('not a time');
+  });
+});
+
+describe('canary-canaryController fans out', () => {
+  it('publishes one canary-kick per service with a rollout to tick, and none for a finished one', async () => {
+    const kicks = await collectTopic('canary-kick');
+    try {
+      const rollouts = db().collection('rollouts');
+      // Only what the controller's query reads (phase, service): the kicked ticks find no policy and stop there.
+      await rollouts.doc('fan-a').set({ service: 'fan-out-a', phase: 'progressing', createdAtMs: 1 });
+      await rollouts.doc('fan-b').set({ service: 'fan-out-b', phase: 'paused', createdAtMs: 2 });
+      await rollouts.doc('fan-b2').set({ service: 'fan-out-b', phase: 'pending', createdAtMs: 3 });
+      await rollouts.doc('fan-c').set({ service: 'fan-out-c', phase: 'promoted', createdAtMs: 4 });
+      const run = fire('canary-canaryController');
+      expect(run.stdout).toMatch(/^canary-canaryController \(europe-west1\) @ \S+ -> 200/);
+      const services = () => kicks.messages.map((m) => m.data.service as string).sort();
+      await waitFor(() => services().length >= 2, { what: 'a canary-kick per service' });
+      await new Promise((r) => setTimeout(r, 1000)); // a third one, if any, would have arrived by now
+      expect(services()).toEqual(['fan-out-a', 'fan-out-b']);
+      expect(
+        kicks.messages.every((m) => /^canaryController@.+:fan-out-[ab]$/.test(m.data.correlationId)),
+      ).toBe(true);
+    } finally {
+      await kicks.close();
+    }
   });
 });

@@ -200,8 +200,8 @@ function nextCommand(r: RolloutDoc): RolloutCommand | undefined {
   return (r.pendingCommands ?? []).find((c) => !r.commandsSeen.includes(c.id));
 }
 
-/** Every service with a rollout to tick (the scheduled controller). */
-export async function tickAll(trigger: { correlationId: string; actor: Actor }, deps: CanaryDeps) {
+/** Every service with a rollout to tick: an active one, or a failed one whose baseline restore is pending. */
+export async function servicesToTick(): Promise<string[]> {
   const [active, finishing] = await Promise.all([
     db().collection(ROLLOUTS).where('phase', 'in', ACTIVE_PHASES).select('service').get(),
     db()
@@ -211,9 +211,27 @@ export async function tickAll(trigger: { correlationId: string; actor: Actor }, 
       .select('service')
       .get(),
   ]);
-  const services = [
-    ...new Set([...active.docs, ...finishing.docs].map((d) => d.get('service') as string)),
-  ].sort();
+  return [...new Set([...active.docs, ...finishing.docs].map((d) => d.get('service') as string))].sort();
+}
+
+/**
+ * The scheduled controller's minute: one `canary-kick` message per service, so each service's tick is its own
+ * canaryKick invocation (own timeout, in parallel across instances): one service whose Cloud Run traffic change
+ * hangs for 60 s no longer delays, or times out, every other service's rollout behind it in one 120 s run.
+ */
+export async function fanOutTicks(
+  trigger: { correlationId: string },
+  kick: (service: string, correlationId: string) => Promise<void>,
+): Promise<{ services: string[]; failed: string[] }> {
+  const services = await servicesToTick();
+  const results = await Promise.allSettled(services.map((s) => kick(s, `${trigger.correlationId}:${s}`)));
+  const failed = services.filter((_, i) => results[i]!.status === 'rejected');
+  return { services, failed };
+}
+
+/** Every service with a rollout to tick, in this process, one after another (benchmarks, tests). */
+export async function tickAll(trigger: { correlationId: string; actor: Actor }, deps: CanaryDeps) {
+  const services = await servicesToTick();
   const results: Record<string, TickOutcome[]> = {};
   for (const service of services) {
     try {

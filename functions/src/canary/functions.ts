@@ -6,7 +6,7 @@ import { onDocumentCreated, onDocumentWrittenWithAuthContext } from 'firebase-fu
 import { onMessagePublished } from 'firebase-functions/v2/pubsub';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { systemClock } from '../platform/domain/clock';
-import { ValidationError } from '../platform/domain/errors';
+import { TransientError, ValidationError } from '../platform/domain/errors';
 import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
@@ -66,7 +66,7 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
 
 /** canaryKick (Pub/Sub `canary-kick`): one service's tick now. Not retried: the minute tick is the safety net. */
 export const canaryKick = onMessagePublished(
-  // 120 s, as canaryController: a kick runs the same tick (router calls, analysis reads, GitHub statuses).
+  // 120 s: one service's tick (Cloud Run traffic change and its wait, analysis reads, GitHub statuses).
   { ...options, topic: CANARY_KICK_TOPIC, retry: false, timeoutSeconds: 120 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'canaryKick' });
@@ -91,21 +91,21 @@ export const canaryKick = onMessagePublished(
 );
 
 /**
- * canaryController (every minute): one tick of every service with an active rollout. No retries: a late retry
- * would be another minute's tick, and the next one comes anyway.
+ * canaryController (every minute): one `canary-kick` per service with a rollout to tick (controller.ts
+ * `fanOutTicks`); each tick runs in its own canaryKick. No retries: a late retry would be another minute's tick,
+ * and the next one comes anyway. 60 s: a query and a publish per service.
  */
 export const canaryController = onSchedule(
-  { ...options, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 120 },
+  { ...options, schedule: 'every 1 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 60 },
   async (event) => {
-    const results = await (
-      await controller()
-    ).tickAll(
-      {
-        correlationId: `canaryController@${event.scheduleTime}`,
-        actor: { type: 'scheduler', id: event.jobName ?? 'canaryController' },
-      },
-      canaryDeps(),
-    );
-    logger({ function: 'canaryController' }).info('canary ticks', { services: Object.keys(results).length });
+    const correlationId = `canaryController@${event.scheduleTime}`;
+    const { services, failed } = await (await controller()).fanOutTicks({ correlationId }, kick);
+    const log = logger({ function: 'canaryController', correlationId });
+    if (failed.length) {
+      // The next minute kicks them again; a publish failing every minute is an infrastructure alert's business.
+      log.error('canary kicks not published', { failed });
+      throw new TransientError(`canary-kick not published for ${failed.join(', ')}`);
+    }
+    log.info('canary ticks kicked', { services: services.length });
   },
 );
