@@ -15,6 +15,7 @@ import { handleHealthCheckWrite } from '../../functions/src/health/catalog';
 import { countFirestoreWrites } from '../bench/firestore-writes.mjs';
 import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import { fnRequire } from '../support/functions-require';
+import { scaled } from '../support/time-factor';
 
 const MINUTE = 60_000;
 // The bench's write counter (every set, create, update and delete of the functions' Firestore client), installed
@@ -29,6 +30,7 @@ let hits = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     hits += 1;
+    if (req.url === '/hang') return; // never answers (closed in afterAll)
     if (failingIn.has(currentRegion)) res.writeHead(503).end('down for maintenance');
     else res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"UP"}');
   });
@@ -37,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });
 
@@ -260,6 +263,29 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     const cycle = (await cycleDoc('europe-west1', m0))!;
     expect(cycle.r[id]).toEqual([0, expect.any(Number), 503, expect.stringContaining('503'), 1]);
   });
+
+  it('commits within its probe budget when targets hang: the unanswered check is a failed timeout', async () => {
+    const [hang, ok] = [uniqueId('hang'), uniqueId('ok')];
+    await catalog({
+      [hang]: check({ target: `${base}/hang`, timeoutMs: 30_000, regions: ['europe-west1'] }),
+      [ok]: check({ regions: ['europe-west1'] }),
+    });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m = startMinute();
+    currentRegion = 'europe-west1';
+    clock.t = m + 1_000;
+    const t0 = performance.now();
+    const run = await runProbeCycle(
+      { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+      { ...deps(clock, ['europe-west1']), probeBudgetMs: 1_500 },
+    );
+    expect(performance.now() - t0).toBeLessThan(scaled(15_000)); // not the check's 30 s
+    expect(run.outcome).toBe('ran');
+    const doc = await cycleDoc('europe-west1', m);
+    expect(doc!.r[hang][0]).toBe(0);
+    expect(doc!.r[hang][3]).toMatch(/^timeout/);
+    expect(doc!.r[ok][0]).toBe(1);
+  }, 60_000);
 
   it('writes one cycle document for two overlapping runs of one region and minute', async () => {
     const id = uniqueId('overlap');

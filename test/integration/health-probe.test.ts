@@ -11,6 +11,7 @@ import * as tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { probe, probeAll, type ProbeOptions, type Resolver } from '../../functions/src/health/probe';
 import { healthCheckSchema, type HealthCheck } from '../../functions/src/health/schema';
+import { scaled } from '../support/time-factor';
 
 const SECRET = 'sk-live-0123456789abcdef';
 const LOCAL: ProbeOptions = { allowTargets: ['127.0.0.1'] };
@@ -410,4 +411,27 @@ describe('probeAll', () => {
       observation: { connected: false },
     });
   });
+  it('ends within its budget in a broad outage: unanswered checks are failed timeouts, the rest is kept', async () => {
+    // 40 hanging checks with 30 s timeouts at concurrency 8 would take 150 s without a budget (5 rounds x 30 s),
+    // plus one whose secret read never answers (outside its own timeout's reach).
+    const checks: [string, HealthCheck][] = [['healthy', httpCheck('/in-flight', ['status == 200'])]];
+    for (let k = 0; k < 40; k++)
+      checks.push([`hang-${k}`, httpCheck('/slow', ['status == 200'], { timeoutMs: 30_000 })]);
+    checks.push([
+      'secret-hangs',
+      httpCheck('/secret', ['status == 200'], { headerSecrets: { 'X-Api-Key': 'fireops-slow' } }),
+    ]);
+    const secretValue = () => new Promise<string>(() => undefined);
+    const t0 = performance.now();
+    const results = await probeAll(checks, { ...LOCAL, secretValue, concurrency: 8, budgetMs: 2_000 });
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeLessThan(scaled(15_000)); // the budget, not 150 s of hanging targets
+    expect([...results.keys()]).toEqual(checks.map(([id]) => id));
+    expect(results.get('healthy')).toMatchObject({ ok: true });
+    for (const [id, r] of results) {
+      if (id === 'healthy') continue;
+      expect(r.ok).toBe(false);
+      expect(r.failed).toMatch(/^timeout/);
+    }
+  }, 60_000);
 });

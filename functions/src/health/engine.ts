@@ -45,6 +45,12 @@ import { logger } from '../platform/logger';
 import { publishJson } from '../platform/pubsub';
 
 const MINUTE_MS = 60_000;
+/**
+ * Probing ends 40 s after the cycle starts, whatever the targets do: the cycle's reads take ~1 s, its commit a few,
+ * and probeCycle's timeout is 55 s. A check's own `timeoutMs` is at most 30 s (schema), so one slow check alone
+ * never meets the budget; hundreds of hanging ones (a broad outage) do, and are recorded as timeouts.
+ */
+export const PROBE_BUDGET_MS = 40_000;
 export const MAINTENANCE_FLAG = `${FLAGS}/${MAINTENANCE_MODE_FLAG}`;
 const DAY_MS = 86_400_000;
 
@@ -55,8 +61,13 @@ export interface HealthDeps {
   concurrency: number;
   probeAll: (
     checks: Iterable<readonly [string, HealthCheck]>,
-    opts: ProbeOptions & { concurrency?: number },
+    opts: ProbeOptions & { concurrency?: number; budgetMs?: number },
   ) => Promise<Map<string, ProbeResult>>;
+  /**
+   * Wall-clock budget for probing, from the cycle's start (default PROBE_BUDGET_MS): the reads before and the
+   * commit after must fit in the rest of the function's 55 s.
+   */
+  probeBudgetMs?: number;
   secretValue: (secretId: string) => Promise<string>;
   /** Options passed through to the probes (tests: a CA, a resolver). */
   probeOptions?: Partial<ProbeOptions>;
@@ -187,6 +198,7 @@ async function cycle(
   deps: HealthDeps,
 ): Promise<CycleOutcome> {
   const startedAtMs = deps.clock.nowMs();
+  const wallStart = performance.now();
   const [catalogSnap, settings, previous, platformMaintenance] = await Promise.all([
     db().doc(HEALTH_CATALOG).get(),
     readSettings(),
@@ -204,6 +216,7 @@ async function cycle(
     allowTargets: settings.allowTargets,
     secretValue: deps.secretValue,
     concurrency: deps.concurrency,
+    budgetMs: Math.max(0, (deps.probeBudgetMs ?? PROBE_BUDGET_MS) - (performance.now() - wallStart)),
     ...deps.probeOptions,
   });
   const nowMs = deps.clock.nowMs();

@@ -408,25 +408,58 @@ function thrown(err: unknown): ProbeResult {
   return { ok: false, ms: 0, failed: error, observation: { connected: false, responseTimeMs: 0, error } };
 }
 
+/** A probe is not started with less than this left of the cycle's budget: it is recorded unprobed instead. */
+export const MIN_PROBE_MS = 250;
+
+function unprobed(budgetMs: number): ProbeResult {
+  const error = `timeout: no result within the cycle's ${budgetMs} ms budget`;
+  return { ok: false, ms: 0, failed: error, observation: { connected: false, responseTimeMs: 0, error } };
+}
+
 /**
  * Probes every check once, at most `concurrency` at a time (a worker pool), each under its own timeout and
  * without retries. Results are keyed by check id, in the order given.
+ *
+ * With `budgetMs`, the whole call ends within it (wall clock): each probe's timeout is capped by what is left, no
+ * probe starts with less than MIN_PROBE_MS left, and at the deadline every check without a result (not started,
+ * or still running past its capped timeout) gets a failed `timeout` result. So a broad outage (hundreds of
+ * hanging targets) or one check with a long timeout cannot run the cycle past its function's timeout: the cycle
+ * always commits, and unanswered checks go down through their thresholds instead of going stale.
  */
 export async function probeAll(
   checks: Iterable<readonly [string, HealthCheck]>,
-  opts: ProbeOptions & { concurrency?: number } = {},
+  opts: ProbeOptions & { concurrency?: number; budgetMs?: number } = {},
 ): Promise<Map<string, ProbeResult>> {
   const queue = [...checks];
   const results = new Map<string, ProbeResult>();
+  const budgetMs = opts.budgetMs;
+  const deadline = budgetMs === undefined ? Infinity : performance.now() + budgetMs;
   let next = 0;
+  let over = false;
   const worker = async () => {
-    while (next < queue.length) {
+    while (!over && next < queue.length) {
+      const left = deadline - performance.now();
+      if (left < MIN_PROBE_MS) return;
       const [id, check] = queue[next]!;
       next += 1;
-      results.set(id, await probe(check, opts).catch(thrown));
+      const capped = left < check.timeoutMs ? { ...check, timeoutMs: Math.floor(left) } : check;
+      const result = await probe(capped, opts).catch(thrown);
+      if (!over) results.set(id, result);
     }
   };
   const workers = Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, queue.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return new Map(queue.map(([id]) => [id, results.get(id)!]));
+  const pool = Promise.all(Array.from({ length: workers }, worker));
+  if (deadline === Infinity) await pool;
+  else {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      pool,
+      // A little after the deadline: every capped probe aborts at it, so this only fires for one that hangs
+      // outside its own timeout (a secret read that never answers, say).
+      new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - performance.now()) + 100))),
+    ]);
+    clearTimeout(timer);
+    over = true;
+  }
+  return new Map(queue.map(([id]) => [id, results.get(id) ?? unprobed(budgetMs ?? 0)]));
 }

@@ -214,7 +214,8 @@ const common = {
   name: z.string().min(1).max(100).regex(/\S/, 'must not be blank'),
   /** Turns the check off without deleting its definition or history. */
   enabled: z.boolean().default(true),
-  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  // At most 30 s: a cycle probes for 40 s in all (health/engine.ts PROBE_BUDGET_MS) inside probeCycle's 55 s.
+  timeoutMs: z.number().int().min(100).max(30_000).default(10_000),
   intervalSeconds: z
     .number()
     .int()
