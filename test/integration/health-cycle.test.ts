@@ -287,6 +287,39 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     expect(doc!.r[ok][0]).toBe(1);
   }, 60_000);
 
+  it("does not count the prober's own failures against a check: one alert, the counters untouched", async () => {
+    const [secret, plain] = [uniqueId('secret'), uniqueId('plain')];
+    await catalog({
+      [secret]: check({ regions: ['europe-west1'], headerSecrets: { 'X-Api-Key': 'fireops-probe-key' } }),
+      [plain]: check({ regions: ['europe-west1'] }),
+    });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const m = startMinute();
+    currentRegion = 'europe-west1';
+    const raised: { fn: string; cause: string; message: string }[] = [];
+    const alerter = (f: { fn: string; cause: string; message: string }) => {
+      raised.push(f);
+      return Promise.resolve();
+    };
+    for (let k = 0; k < 4; k++) {
+      clock.t = m + k * MINUTE + 1_000;
+      const run = await runProbeCycle(
+        { region: 'europe-west1', scheduleTime: new Date(m + k * MINUTE).toISOString() },
+        { ...deps(clock, ['europe-west1']), alerter }, // deps' secretValue always rejects (Secret Manager down)
+      );
+      expect(run.outcome).toBe('ran');
+      const doc = await cycleDoc('europe-west1', m + k * MINUTE);
+      expect(doc!.r[secret]).toBeUndefined(); // no result recorded: neither a failure nor a success
+      expect(doc!.c[secret]).toBeUndefined();
+      expect(doc!.r[plain][0]).toBe(1);
+    }
+    expect(await status(secret)).toBeUndefined(); // never judged down: no incident paged
+    expect(raised.map((f) => [f.fn, f.cause])).toEqual(
+      Array.from({ length: 4 }, () => ['health.probeCycle:europe-west1', 'PROBER_ERROR']),
+    ); // the alerter keeps one per hour (infra-alert.ts); the cycle reports each minute
+    expect(raised[0]!.message).toContain(`${secret}: secret fireops-probe-key unavailable`);
+  });
+
   it('writes one cycle document for two overlapping runs of one region and minute', async () => {
     const id = uniqueId('overlap');
     await catalog({ [id]: check({ regions: ['europe-west1'] }) });

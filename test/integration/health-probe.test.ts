@@ -407,20 +407,23 @@ describe('probeAll', () => {
     expect([...results.values()].filter((r) => r.ok)).toHaveLength(7);
     expect(results.get('needs-secret')).toMatchObject({
       ok: false,
-      failed: 'secret gone version latest: NOT_FOUND',
+      failed: 'secret gone unavailable: secret gone version latest: NOT_FOUND',
+      proberError: 'secret gone unavailable: secret gone version latest: NOT_FOUND',
       observation: { connected: false },
     });
+    // The target's own failures are never prober errors.
+    expect([...results.values()].filter((r) => r.proberError)).toHaveLength(1);
   });
   it('ends within its budget in a broad outage: unanswered checks are failed timeouts, the rest is kept', async () => {
     // 40 hanging checks with 30 s timeouts at concurrency 8 would take 150 s without a budget (5 rounds x 30 s),
     // plus one whose secret read never answers (outside its own timeout's reach).
     const checks: [string, HealthCheck][] = [['healthy', httpCheck('/in-flight', ['status == 200'])]];
-    for (let k = 0; k < 40; k++)
-      checks.push([`hang-${k}`, httpCheck('/slow', ['status == 200'], { timeoutMs: 30_000 })]);
     checks.push([
       'secret-hangs',
       httpCheck('/secret', ['status == 200'], { headerSecrets: { 'X-Api-Key': 'fireops-slow' } }),
     ]);
+    for (let k = 0; k < 40; k++)
+      checks.push([`hang-${k}`, httpCheck('/slow', ['status == 200'], { timeoutMs: 30_000 })]);
     const secretValue = () => new Promise<string>(() => undefined);
     const t0 = performance.now();
     const results = await probeAll(checks, { ...LOCAL, secretValue, concurrency: 8, budgetMs: 2_000 });
@@ -429,9 +432,15 @@ describe('probeAll', () => {
     expect([...results.keys()]).toEqual(checks.map(([id]) => id));
     expect(results.get('healthy')).toMatchObject({ ok: true });
     for (const [id, r] of results) {
-      if (id === 'healthy') continue;
+      if (id === 'healthy' || id === 'secret-hangs') continue;
       expect(r.ok).toBe(false);
       expect(r.failed).toMatch(/^timeout/);
+      expect(r.proberError).toBeUndefined();
     }
+    // A secret read that never answers is the prober's trouble, not the target's.
+    expect(results.get('secret-hangs')).toMatchObject({
+      ok: false,
+      proberError: expect.stringMatching(/^secret fireops-slow unavailable: timeout/),
+    });
   }, 60_000);
 });

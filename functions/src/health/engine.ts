@@ -68,6 +68,8 @@ export interface HealthDeps {
    * commit after must fit in the rest of the function's 55 s.
    */
   probeBudgetMs?: number;
+  /** Tests pass their own (platform/infra-alert.ts). */
+  alerter?: import('../platform/infra-alert').InfraAlerter;
   secretValue: (secretId: string) => Promise<string>;
   /** Options passed through to the probes (tests: a CA, a resolver). */
   probeOptions?: Partial<ProbeOptions>;
@@ -227,10 +229,14 @@ async function cycle(
   const i: Record<string, CycleIncident> = {};
   const transitions: Transition[] = [];
   const candidates: Candidate[] = [];
+  const proberErrors: string[] = [];
   for (const [id, check] of assigned) {
     const maintenance =
       platformMaintenance || (check.maintenance.length > 0 && inMaintenance(check.maintenance, minuteMs));
-    const result = probes.get(id);
+    const probed = probes.get(id);
+    if (probed?.proberError) proberErrors.push(`${id}: ${probed.proberError}`);
+    // A prober error says nothing about the target: not counted for or against the check (as if not due).
+    const result = probed?.proberError ? undefined : probed;
     const before = own?.c[id];
     if (result) {
       r[id] = [
@@ -275,6 +281,22 @@ async function cycle(
     if (knownIncident) i[id] = knownIncident;
     if (judged.state === knownState && decision.kind === 'none') continue;
     candidates.push({ id, check, judged, maintenance });
+  }
+  if (proberErrors.length) {
+    // One critical alert per region and hour for the prober's own trouble (infra-alert.ts), not a page per check.
+    const { alertInfrastructureOnce } = await import('../platform/infra-alert.js');
+    await alertInfrastructureOnce(
+      logger({ function: 'probeCycle', correlationId }),
+      {
+        fn: `health.probeCycle:${region}`,
+        cause: 'PROBER_ERROR',
+        message:
+          `${proberErrors.length} check(s) could not be probed, not counted for or against them this minute ` +
+          `(they turn unknown if it lasts): ${proberErrors.slice(0, 5).join('; ')}`,
+        correlationId,
+      },
+      ...(deps.alerter ? [deps.alerter] : []),
+    );
   }
 
   const { Timestamp } = firestoreModule();

@@ -19,8 +19,8 @@
 // - `failed` is the transport error when there was one (`timeout after 500 ms`, `connect ECONNREFUSED ...`), else
 //   the failed condition's detail; at most 120 characters. Secret header values read for the probe are replaced
 //   in the body and error before conditions see them, so no detail or observation can quote one.
-// - A secret that cannot be read rejects `probe` (the caller tells its own configuration trouble from the
-//   target's); `probeAll` turns that, like any throw, into a failed result.
+// - A secret that cannot be read rejects `probe` with a ProberError (the prober's trouble, not the target's);
+//   `probeAll` turns it into a failed result marked `proberError`, which the cycle does not count (see engine.ts).
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { lookup } from 'node:dns/promises';
@@ -73,6 +73,8 @@ export interface ProbeResult {
   status?: number;
   /** Why it failed: the transport error or the failed condition's detail, ≤ 120 characters, never a secret. */
   failed?: string;
+  /** Set when the prober itself failed (ProberError): the result says nothing about the target. */
+  proberError?: string;
   observation: ProbeObservation;
 }
 
@@ -378,7 +380,13 @@ export async function probe(check: HealthCheck, opts: ProbeOptions = {}): Promis
       for (const [name, secretId] of Object.entries(check.headerSecrets ?? {})) {
         if (!opts.secretValue)
           throw new Error(`header ${name} needs a secret, and no secret reader was given`);
-        const value = await raced(opts.secretValue(secretId), signal, check.timeoutMs);
+        let value: string;
+        try {
+          value = await raced(opts.secretValue(secretId), signal, check.timeoutMs);
+        } catch (err) {
+          // The prober's own trouble (Secret Manager down or slow, a grant missing), not the target's.
+          throw new ProberError(`secret ${secretId} unavailable: ${errorText(err)}`);
+        }
         secrets.push(value);
         headers[name] = value;
       }
@@ -396,16 +404,29 @@ export async function probe(check: HealthCheck, opts: ProbeOptions = {}): Promis
   } catch (err) {
     // Error texts could quote a header value (a secret): scrub before the caller can log them.
     const scrub = scrubber(secrets);
-    throw new Error(clipFailed(scrub(errorText(err))));
+    const text = clipFailed(scrub(errorText(err)));
+    throw err instanceof ProberError ? new ProberError(text) : new Error(text);
   } finally {
     clearTimeout(timer);
   }
 }
 
+/**
+ * The prober could not probe (a headerSecrets secret unreadable): says nothing about the target. probeAll marks the
+ * result `proberError`; the cycle does not count it for or against the check, and alerts once.
+ */
+export class ProberError extends Error {}
+
 /** A result for a probe that threw (a secret that could not be read, a bug): failed, never connected. */
 function thrown(err: unknown): ProbeResult {
   const error = clipFailed(redactor.redactString(errorText(err)));
-  return { ok: false, ms: 0, failed: error, observation: { connected: false, responseTimeMs: 0, error } };
+  return {
+    ok: false,
+    ms: 0,
+    failed: error,
+    ...(err instanceof ProberError ? { proberError: error } : {}),
+    observation: { connected: false, responseTimeMs: 0, error },
+  };
 }
 
 /** A probe is not started with less than this left of the cycle's budget: it is recorded unprobed instead. */
