@@ -206,4 +206,63 @@ describe('GitHub adapter: deployment statuses', () => {
       api.createDeploymentStatus({ owner, repo, deploymentId: 424242, state: 'success', description: 'x' }),
     ).rejects.toMatchObject({ name: 'ValidationError' });
   });
+
+  const secondaryLimit = (times: number) =>
+    control('POST', '/faults', {
+      method: 'POST',
+      path: `/repos/${owner}/${repo}/deployments/`,
+      status: 403,
+      headers: { 'retry-after': '2' },
+      body: {
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      },
+      times,
+    });
+
+  it('waits out a secondary rate limit (403 with retry-after) once, then writes the status', async () => {
+    const fast = new OctokitGithubApi(GITHUB_TOKEN_SECRET, { retryAfterBaseMs: 50 }); // 2 s of retry-after: 100 ms
+    const { id } = await control('POST', '/deployments', {
+      owner,
+      repo,
+      environment: 'production',
+      sha: 'b'.repeat(40),
+      ref: 'main',
+    });
+    await secondaryLimit(1);
+    await fast.createDeploymentStatus({
+      owner,
+      repo,
+      deploymentId: id,
+      state: 'in_progress',
+      description: 'x',
+    });
+    const requests = (await control('GET', '/requests')) as {
+      method: string;
+      path: string;
+      status?: number;
+    }[];
+    const posts = requests.filter(
+      (r) => r.method === 'POST' && r.path.endsWith(`/deployments/${id}/statuses`),
+    );
+    expect(posts).toHaveLength(2); // refused once, then written
+  });
+
+  it('a secondary rate limit that lasts is transient (retried later), never a permanent refusal', async () => {
+    const fast = new OctokitGithubApi(GITHUB_TOKEN_SECRET, { retryAfterBaseMs: 50 });
+    const { id } = await control('POST', '/deployments', {
+      owner,
+      repo,
+      environment: 'production',
+      sha: 'c'.repeat(40),
+      ref: 'main',
+    });
+    await secondaryLimit(5);
+    await expect(
+      fast.createDeploymentStatus({ owner, repo, deploymentId: id, state: 'success', description: 'x' }),
+    ).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('rate limited (403)'),
+    });
+  });
 });

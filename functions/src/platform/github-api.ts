@@ -50,8 +50,31 @@ export function clampDescription(text: string): string {
   return text.length <= DESCRIPTION_MAX ? text : `${text.slice(0, DESCRIPTION_MAX - 1)}…`;
 }
 
+/**
+ * GitHub's rate limits answer 403 (secondary limit: a message saying so, often `retry-after`; primary: with
+ * `x-ratelimit-remaining: 0`) or 429. Waiting fixes them: transient, never a permanent refusal (a rotation must not
+ * roll back because GitHub asked it to slow down).
+ */
+export function isRateLimited(err: unknown): boolean {
+  const e = err as { status?: number; message?: unknown; response?: { headers?: Record<string, unknown> } };
+  if (e.status === 429) return true;
+  if (e.status !== 403) return false;
+  const headers = e.response?.headers ?? {};
+  return (
+    /\b(secondary )?rate limit/i.test(typeof e.message === 'string' ? e.message : '') ||
+    headers['retry-after'] !== undefined ||
+    headers['x-ratelimit-remaining'] === '0'
+  );
+}
+
+/** The longest wait the throttling plugin may take before one retry: within every caller's function timeout. */
+export const RATE_LIMIT_MAX_WAIT_SECONDS = 30;
+
 function mapError(err: unknown, what: string): Error {
   const status = (err as { status?: number }).status;
+  if (isRateLimited(err)) {
+    return new TransientError(`GitHub ${what}: rate limited (${status}), retry later`, { cause: err });
+  }
   if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
     return new ValidationError(`GitHub ${what}: ${status} ${(err as Error).message}`);
   }
@@ -63,19 +86,42 @@ export class OctokitGithubApi implements GithubApi {
 
   constructor(
     private readonly tokenSecretId: string,
-    private readonly opts: { baseUrl?: string | undefined; clock?: Clock } = {},
+    private readonly opts: {
+      baseUrl?: string | undefined;
+      clock?: Clock;
+      /** Milliseconds per second of GitHub's retry-after (tests shorten the waits; default 1000). */
+      retryAfterBaseMs?: number;
+    } = {},
   ) {}
 
   private async octokit(): Promise<Octokit> {
     const clock = this.opts.clock ?? systemClock;
     if (this.client && clock.nowMs() - this.client.at < TOKEN_TTL_MS) return this.client.octokit;
-    const { Octokit: Client } = await import('@octokit/rest');
+    const [{ Octokit: Base }, { throttling }, { retry }] = await Promise.all([
+      import('@octokit/rest'),
+      import('@octokit/plugin-throttling'),
+      import('@octokit/plugin-retry'),
+    ]);
     const { value: token } = await accessSecretValue(this.tokenSecretId, 'latest');
+    // GitHub's guidance, the way Octokit applies it: mutating requests spaced 1 s apart per process, a rate limit
+    // waited out once (if GitHub asks for at most RATE_LIMIT_MAX_WAIT_SECONDS), 5xx and network errors retried
+    // twice; what still fails is a TransientError (mapError), retried by the caller's own schedule.
+    const Client = Base.plugin(throttling, retry);
+    const waitOnce = (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+      retryCount < 1 && retryAfter <= RATE_LIMIT_MAX_WAIT_SECONDS;
     const octokit = new Client({
       auth: token,
       baseUrl: this.opts.baseUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com',
       userAgent: 'fireops',
       request: { timeout: 10_000 },
+      throttle: {
+        onRateLimit: waitOnce,
+        onSecondaryRateLimit: waitOnce,
+        ...(this.opts.retryAfterBaseMs !== undefined
+          ? { retryAfterBaseValue: this.opts.retryAfterBaseMs }
+          : {}),
+      },
+      retry: { retries: 2 },
       log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     });
     this.client = { octokit, at: clock.nowMs() };
