@@ -21,6 +21,7 @@ import {
   writeGithubSettings,
 } from '../support/github';
 import { MIN } from '../support/time';
+import { scaled } from '../support/time-factor';
 
 const GITHUB = process.env.GITHUB_API_URL!;
 const CLOUD_RUN = process.env.CLOUD_RUN_STAND_IN_URL!;
@@ -476,6 +477,62 @@ describe('canary controller', () => {
       expect(entry.details.authType).toBe(entry.actor.authType);
     }
     expect(r.pendingCommands ?? []).toEqual([]);
+  });
+
+  it('a burst of 5 commands in one second: every one handled once, in the order written, each outcome on the rollout', async () => {
+    const s = await setup();
+    await interval(s);
+    const ref = db().collection('rollouts').doc(s.rolloutId);
+    const burst = [
+      { action: 'pause', reason: 'burst 1' },
+      { action: 'resume', reason: 'burst 2' },
+      { action: 'pause', reason: 'burst 3' },
+      { action: 'resume', reason: 'burst 4' },
+      { action: 'abort', reason: 'burst 5' },
+    ];
+    // Written back to back (well within a second) while the test holds the service's lease, so the kicked ticks
+    // skip and the five triggers race each other to queue them.
+    const held = await withLease(
+      `canary-${s.service}`,
+      { ttlMs: 2 * MIN, clock: s.clock, correlationId: 'test-burst', actor: { type: 'system', id: 'test' } },
+      async () => {
+        for (const command of burst) await ref.update({ command });
+        await waitFor(async () => ((await rollout(s.rolloutId)).pendingCommands ?? []).length === 5, {
+          what: 'the five commands to be queued',
+        });
+        return true;
+      },
+    );
+    expect(held).toMatchObject({ ran: true });
+    await waitFor(
+      async () => {
+        await tick(s);
+        return ((await rollout(s.rolloutId)).commandLog ?? []).length >= 5;
+      },
+      { what: 'all five commands to be handled' },
+    );
+    const r = await rollout(s.rolloutId);
+    const log = r.commandLog as { action: string; outcome: string; writtenAtMs: number; why: string }[];
+    expect(log.map((c) => `${c.action}:${c.outcome}`)).toEqual([
+      'pause:applied',
+      'resume:applied',
+      'pause:applied',
+      'resume:applied',
+      'abort:applied',
+    ]);
+    const written = log.map((c) => c.writtenAtMs);
+    expect(written).toEqual([...written].sort((a, b) => a - b));
+    expect(written.at(-1)! - written[0]!).toBeLessThan(scaled(5_000));
+    const applied = (await canaryAudit(s.rolloutId)).filter((a) =>
+      ['rollout.pause', 'rollout.resume', 'rollout.abort'].includes(a),
+    );
+    expect(applied).toEqual([
+      'rollout.pause',
+      'rollout.resume',
+      'rollout.pause',
+      'rollout.resume',
+      'rollout.abort',
+    ]);
   });
 
   it('refuses an invalid command from the console (which bypasses the rules), audited with its auth type', async () => {

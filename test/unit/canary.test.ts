@@ -474,7 +474,22 @@ describe('canary: commands not valid in the phase are refused, audited, and chan
     const h = make();
     const before = h.rollout;
     const d = h.tick({ ...extra, command: { id: 'x', action, reason: 'try', by: 'admin-uid' } });
-    expect(d.next).toEqual({ ...before, commandsSeen: [...before.commandsSeen, 'x'] });
+    expect(d.next).toEqual({
+      ...before,
+      commandsSeen: [...before.commandsSeen, 'x'],
+      commandLog: [
+        ...before.commandLog,
+        {
+          id: 'x',
+          action,
+          by: 'admin-uid',
+          writtenAtMs: null,
+          handledAtMs: expect.any(Number),
+          outcome: 'refused',
+          why: expect.stringContaining(why),
+        },
+      ],
+    });
     expect(d.action).toEqual({ kind: 'none' });
     expect(d.audit?.action).toBe('rollout.command-refused');
     expect(d.audit?.actor).toEqual({ type: 'admin', id: 'admin-uid' });
@@ -668,5 +683,25 @@ describe('canary: a step starts when its weight went live', () => {
       fromMs: T0 + MIN,
       toMs: T0 + 2 * MIN,
     });
+  });
+});
+
+describe('canary: command order and outcomes', () => {
+  it('applies queued commands in the order they were written, whatever order they were queued in', async () => {
+    const { nextCommand } = await import('../../functions/src/canary/controller');
+    const c = (id: string, atMs?: number) => ({ id, action: 'pause' as const, reason: '', by: 'u', atMs });
+    // Queued by triggers that ran out of order: 'b' (written second) was queued first.
+    const pendingCommands = [c('b', 2_000), c('a', 1_000), c('d', 2_000), c('c', 2_000)];
+    expect(nextCommand({ pendingCommands, commandsSeen: [] })?.id).toBe('a');
+    expect(nextCommand({ pendingCommands, commandsSeen: ['a'] })?.id).toBe('b');
+    expect(nextCommand({ pendingCommands, commandsSeen: ['a', 'b', 'c'] })?.id).toBe('d');
+    expect(nextCommand({ pendingCommands, commandsSeen: ['a', 'b', 'c', 'd'] })).toBeUndefined();
+  });
+
+  it('records what became of each applied command on the rollout, the last 20', () => {
+    const h = new Harness().started();
+    const d = h.command('pause', 'look at the logs');
+    expect(d.next.commandLog.at(-1)).toMatchObject({ action: 'pause', outcome: 'applied', by: 'admin-uid' });
+    expect(d.next.commandLog.at(-1)!.why).toContain('look at the logs');
   });
 });

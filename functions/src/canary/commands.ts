@@ -26,7 +26,17 @@ export async function kick(service: string, correlationId: string): Promise<void
  * audited. Either way `command` is cleared, so the next command is a new write.
  */
 export async function handleRolloutCommand(
-  event: { id: string; rolloutId: string; authType: string; authId?: string | undefined },
+  event: {
+    id: string;
+    rolloutId: string;
+    authType: string;
+    authId?: string | undefined;
+    /**
+     * When the write committed (the document's update time, to the microsecond; the CloudEvent's `time` has only
+     * seconds in the emulator): the order commands are applied in.
+     */
+    writtenAtMs?: number | undefined;
+  },
   before: DocumentData | undefined,
   after: DocumentData | undefined,
   clock: Clock = systemClock,
@@ -47,6 +57,7 @@ export async function handleRolloutCommand(
         reason: parsed.reason,
         by: actor.id,
         authType: event.authType,
+        ...(event.writtenAtMs !== undefined ? { atMs: event.writtenAtMs } : {}),
       }),
       command: FieldValue.delete(),
     });

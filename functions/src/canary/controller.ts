@@ -195,9 +195,16 @@ async function readTickable(service: string): Promise<RolloutDoc[]> {
     .sort((a, b) => a.createdAtMs - b.createdAtMs);
 }
 
-/** The oldest queued command not handled yet. */
-function nextCommand(r: RolloutDoc): RolloutCommand | undefined {
-  return (r.pendingCommands ?? []).find((c) => !r.commandsSeen.includes(c.id));
+/**
+ * The oldest queued command not handled yet, by the time the admin wrote it (then id): the triggers that queue
+ * commands may run in any order, the commands are applied in the order they were written.
+ */
+export function nextCommand(
+  r: Pick<RolloutDoc, 'pendingCommands' | 'commandsSeen'>,
+): RolloutCommand | undefined {
+  return [...(r.pendingCommands ?? [])]
+    .filter((c) => !r.commandsSeen.includes(c.id))
+    .sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0) || a.id.localeCompare(b.id))[0];
 }
 
 /** Every service with a rollout to tick: an active one, or a failed one whose baseline restore is pending. */
@@ -437,6 +444,7 @@ function stateOf(doc: RolloutDoc): RolloutState {
     lastProgressAtMs: doc.lastProgressAtMs,
     pausedFrom: doc.pausedFrom,
     commandsSeen: doc.commandsSeen,
+    commandLog: doc.commandLog ?? [], // rollouts written before the log existed
     reason: doc.reason,
     policyError: doc.policyError,
     supersededBy: doc.supersededBy,

@@ -52,7 +52,13 @@ export const onRolloutCommand = onDocumentWrittenWithAuthContext(
       log,
       async () => {
         const result = await handleRolloutCommand(
-          { id: event.id, rolloutId: event.params.rolloutId, authType: event.authType, authId: event.authId },
+          {
+            id: event.id,
+            rolloutId: event.params.rolloutId,
+            authType: event.authType,
+            authId: event.authId,
+            writtenAtMs: writtenAtMs(event.data?.after?.updateTime, event.time),
+          },
           event.data?.before?.exists ? event.data.before.data() : undefined,
           event.data?.after?.exists ? event.data.after.data() : undefined,
         );
@@ -109,3 +115,13 @@ export const canaryController = onSchedule(
     log.info('canary ticks kicked', { services: services.length });
   },
 );
+
+/** A write's commit time in milliseconds, to the microsecond (the update time), else the event's time. */
+function writtenAtMs(
+  updateTime: { seconds: number; nanoseconds: number } | undefined,
+  time: string,
+): number | undefined {
+  if (updateTime) return updateTime.seconds * 1000 + updateTime.nanoseconds / 1e6;
+  const parsed = Date.parse(time);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}

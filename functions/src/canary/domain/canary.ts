@@ -194,6 +194,8 @@ export interface RolloutState {
   pausedFrom: RolloutPhase | null;
   /** Ids of the commands handled (applied or refused), the last MAX_COMMANDS_SEEN. */
   commandsSeen: string[];
+  /** What became of each command, newest last (the last MAX_COMMAND_LOG): the answer an admin looks for. */
+  commandLog: CommandOutcome[];
   /** Why the rollout is where it is, for the console. */
   reason: string;
   /** The policy's validation error while it is invalid. */
@@ -202,6 +204,20 @@ export interface RolloutState {
 }
 
 export type CommandAction = 'approve' | 'pause' | 'resume' | 'abort' | 'promote-now' | 'rollback-now';
+
+export interface CommandOutcome {
+  id: string;
+  action: CommandAction;
+  by: string;
+  /** When the admin wrote it (the write event's time), if known. */
+  writtenAtMs: number | null;
+  handledAtMs: number;
+  outcome: 'applied' | 'refused';
+  /** For a refusal, why; for an applied command, what it did. */
+  why: string;
+}
+
+export const MAX_COMMAND_LOG = 20;
 
 export interface RolloutCommand {
   /** Unique per command write (the controller derives it from the write event). */
@@ -212,6 +228,8 @@ export interface RolloutCommand {
   by: string;
   /** The write's auth type (`unknown` for a console edit in the emulator, `service_account`, ...). */
   authType?: string | undefined;
+  /** The write event's time: queued commands are applied in this order (then by id), whatever order their triggers ran in. */
+  atMs?: number | undefined;
 }
 
 /** The router's answer to a weight change; `atMs` is when the weight was confirmed live (the step's go-live). */
@@ -285,6 +303,7 @@ export function newRollout(
     lastProgressAtMs: nowMs,
     pausedFrom: null,
     commandsSeen: [],
+    commandLog: [],
     reason: 'waiting to start',
     policyError: null,
     supersededBy: null,
@@ -473,6 +492,19 @@ function refusal(input: TickInput, command: RolloutCommand): string | null {
 
 function commandTick(input: TickInput, command: RolloutCommand): TickDecision {
   const { nowMs } = input;
+  const logged = (outcome: CommandOutcome['outcome'], why: string): CommandOutcome[] =>
+    [
+      ...input.rollout.commandLog,
+      {
+        id: command.id,
+        action: command.action,
+        by: command.by,
+        writtenAtMs: command.atMs ?? null,
+        handledAtMs: nowMs,
+        outcome,
+        why,
+      },
+    ].slice(-MAX_COMMAND_LOG);
   const r = {
     ...input.rollout,
     commandsSeen: [...input.rollout.commandsSeen, command.id].slice(-MAX_COMMANDS_SEEN),
@@ -493,13 +525,13 @@ function commandTick(input: TickInput, command: RolloutCommand): TickDecision {
   const refused = refusal(input, command);
   if (refused !== null) {
     return {
-      next: r,
+      next: { ...r, commandLog: logged('refused', refused) },
       action: NONE,
       audit: audit(r, 'rollout.command-refused', `${command.action} refused: ${refused}`, extra, admin),
     };
   }
   const applied = (next: RolloutState, action: RolloutAction): TickDecision => ({
-    next,
+    next: { ...next, commandLog: logged('applied', next.reason) },
     action,
     audit: audit(next, `rollout.${command.action}`, said, extra, admin),
   });
