@@ -209,10 +209,58 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
       sampled: 30,
     });
     expect(await audit('drill.passed', `drills/${drilled.drillId}`)).toHaveLength(1);
-    // The scratch copy is emptied once judged.
-    expect((await drillDb(DRILL_DATABASE).listCollections()).length).toBe(0);
+    // The scratch copy is emptied once judged; fireops' marker stays.
+    expect((await drillDb(DRILL_DATABASE).listCollections()).map((c) => c.id)).toEqual(['_fireops']);
+    expect((await drillDb(DRILL_DATABASE).doc('_fireops/drillDatabase').get()).get('purpose')).toBe(
+      'fireops-restore-drill',
+    );
     // Not due again until everyDays have passed.
     expect((await handleRestoreDrill(uniqueSchedule(), d)).outcome).toBe('not-due');
+  });
+
+  it('never empties a database without the fireops marker, nor the database exported: refused, alerted', async () => {
+    const collections = collectionNames(1);
+    await seed(collections, 5);
+    await writeSettings({
+      bucket: BUCKET,
+      collectionIds: collections,
+      drill: { everyDays: 1, sampleSize: 3 },
+    });
+    const d = deps(clockAt());
+    const started = await handleScheduledExport(uniqueSchedule(), d);
+    expect((await settle((started as { backupId: string }).backupId, d)).state).toBe('verified');
+    // DRILL_DATABASE pointed at a database that holds someone's data, and that fireops never created or adopted.
+    const scratch = drillDb(DRILL_DATABASE);
+    await scratch.doc('_fireops/drillDatabase').delete();
+    await scratch.doc('investors/inv-1').set({ name: 'kept' });
+    try {
+      const drilled = await handleRestoreDrill(uniqueSchedule(), d);
+      expect(drilled.outcome).toBe('failed');
+      expect(drilled.why).toContain('holds data (investors) and no fireops marker');
+      expect((await scratch.doc('investors/inv-1').get()).get('name')).toBe('kept'); // not wiped
+      const alert = await waitFor(
+        () => alerts.messages.find((m) => m.data.alertId === `drill-failed:${drilled.drillId}`),
+        { what: 'the drill alert' },
+      );
+      expect(alert.data.text).toContain('_fireops/drillDatabase');
+      // DRILL_DATABASE equal to the database exported: refused before anything touches it.
+      const same = await handleRestoreDrill(uniqueSchedule(), {
+        ...d,
+        clock: clockAt(Date.now() + 2 * 86_400_000),
+        drillDatabase: '(default)',
+      });
+      expect(same).toMatchObject({ outcome: 'failed' });
+      expect(same.why).toContain("DRILL_DATABASE '(default)' is a database fireops exports");
+    } finally {
+      await scratch.doc('investors/inv-1').delete();
+    }
+    // An empty scratch database is adopted: the next drill writes the marker and passes.
+    const adopted = await handleRestoreDrill(uniqueSchedule(), {
+      ...d,
+      clock: clockAt(Date.now() + 4 * 86_400_000),
+    });
+    expect(adopted).toMatchObject({ outcome: 'passed' });
+    expect((await scratch.doc('_fireops/drillDatabase').get()).exists).toBe(true);
   });
 
   it('fails a drill whose restore does not match what the export promised, and alerts', async () => {

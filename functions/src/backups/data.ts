@@ -175,9 +175,59 @@ export async function digestsByPath(
 }
 
 /** Deletes every document of a drill's scratch database (never the source: drillDb refuses `(default)`). */
+/**
+ * The marker fireops writes in the drill's scratch database when it creates or adopts it (`_fireops/drillDatabase`):
+ * fireops empties a database only when it carries this, so DRILL_DATABASE pointed at a named production database
+ * by mistake is refused, never wiped.
+ */
+export const DRILL_MARKER = {
+  collection: '_fireops',
+  doc: 'drillDatabase',
+  purpose: 'fireops-restore-drill',
+} as const;
+
+/**
+ * Whether the drill may empty `database`: never `(default)` nor the database exported (sameDatabaseRefusal); else it
+ * must carry the marker, or be empty (then fireops adopts it and writes the marker) (checkDrillTarget). Each returns
+ * the refusal's reason, or null.
+ */
+export function sameDatabaseRefusal(database: string, sourceDatabase: string): string | null {
+  return database === '(default)' || database === sourceDatabase
+    ? `DRILL_DATABASE '${database}' is a database fireops exports: a drill restores into a separate scratch database`
+    : null;
+}
+
+/** The marker check of a scratch database that is not a source (sameDatabaseRefusal first). */
+export async function checkDrillTarget(
+  database: string,
+  firestore: Firestore,
+  nowMs: number,
+): Promise<string | null> {
+  const marker = firestore.collection(DRILL_MARKER.collection).doc(DRILL_MARKER.doc);
+  const snap = await marker.get();
+  if (snap.exists && snap.get('purpose') === DRILL_MARKER.purpose) return null;
+  const others = (await firestore.listCollections()).filter((c) => c.id !== DRILL_MARKER.collection);
+  if (others.length) {
+    const names = others
+      .slice(0, 5)
+      .map((c) => c.id)
+      .join(', ');
+    return (
+      `database '${database}' holds data (${names}${others.length > 5 ? ', ...' : ''}) and no fireops marker: ` +
+      `fireops empties only a scratch database it created or adopted. If '${database}' is the drill's scratch ` +
+      `database, write ${DRILL_MARKER.collection}/${DRILL_MARKER.doc} {purpose: "${DRILL_MARKER.purpose}"} in it; ` +
+      'if not, point DRILL_DATABASE at an empty database'
+    );
+  }
+  await marker.set({ purpose: DRILL_MARKER.purpose, database, adoptedAtMs: nowMs });
+  return null;
+}
+
+/** Empties the scratch database, keeping its fireops marker. */
 export async function clearDatabase(firestore: Firestore): Promise<number> {
   let collections = 0;
   for (const coll of await firestore.listCollections()) {
+    if (coll.id === DRILL_MARKER.collection) continue;
     await firestore.recursiveDelete(coll);
     collections += 1;
   }

@@ -11,7 +11,14 @@ import {
 } from './domain/backup';
 import { isValidationError } from '../platform/domain/errors';
 import { openAudit } from '../platform/audit-log';
-import { clearDatabase, countCollections, digestsByPath, drillDb } from './data';
+import {
+  checkDrillTarget,
+  clearDatabase,
+  sameDatabaseRefusal,
+  countCollections,
+  digestsByPath,
+  drillDb,
+} from './data';
 import { db, firestoreModule, transact } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { runScheduledOnce, type Schedule } from '../platform/scheduled-run';
@@ -115,9 +122,17 @@ async function continueDrill(
       .get()
   ).data();
   if (!backup) return finishDrill(id, false, 'the backup drilled no longer exists', {}, trigger, deps);
-  const target = drillDb(d.database as string);
   let operationName = d.operationName as string | undefined;
+  // Never empty a database fireops did not create or adopt (DRILL_DATABASE pointed at production by mistake).
+  const settings = await readBackupSettings();
+  const sourceDatabase = settings.ok ? settings.settings.database : '(default)';
+  const same = sameDatabaseRefusal(d.database as string, sourceDatabase);
+  if (same) return finishDrill(id, false, `refused to use the scratch database: ${same}`, {}, trigger, deps);
+  const target = drillDb(d.database as string);
   if (!operationName) {
+    const refused = await checkDrillTarget(d.database as string, target, deps.clock.nowMs());
+    if (refused)
+      return finishDrill(id, false, `refused to use the scratch database: ${refused}`, {}, trigger, deps);
     // Importing over leftovers would inflate the counts: the scratch database starts empty. A crash between here
     // and recording the operation restarts the import, which is harmless (an import overwrites by id).
     const clearStart = Date.now();
