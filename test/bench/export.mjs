@@ -36,6 +36,7 @@ export async function exportBench() {
     stallMs: 3_600_000,
     timeZone: 'UTC',
     drillDatabase: 'restore-drill',
+    allowedBuckets: ['bench-backups'],
     waitMs: 30 * 60_000,
     pollMs: 100,
   };

@@ -47,6 +47,7 @@ function deps(clock: TestClock, extra: Partial<BackupDeps> = {}): BackupDeps {
     stallMs: 60 * MINUTE,
     timeZone: 'UTC',
     drillDatabase: DRILL_DATABASE,
+    allowedBuckets: [BUCKET], // EXPORT_BUCKETS
     waitMs: 30_000,
     pollMs: 200,
     ...extra,
@@ -587,6 +588,8 @@ describe('scheduledExport, backupMonitor and restoreDrill', () => {
     [{ bucket: 'gs://nope' }, 'bucket'],
     [{ bucket: BUCKET, retention: { daily: -1 } }, 'retention.daily'],
     [{ bucket: BUCKET, colectionIds: ['typo'] }, 'colectionIds'],
+    // A valid bucket name, but not one this deployment allows (EXPORT_BUCKETS): a foreign project's, say.
+    [{ bucket: 'attacker-owned-bucket' }, 'bucket'],
   ])('refuses invalid settings %j with the field named, and starts no export', async (settings, field) => {
     await writeSettings(settings);
     const d = deps(clockAt());
@@ -646,7 +649,7 @@ describe('retention', () => {
 
     const result = await applyRetention(
       { correlationId: 'retention-test', actor: { type: 'system', id: 'test' } },
-      deps(clockAt(NOW)),
+      deps(clockAt(NOW), { allowedBuckets: [bucket] }),
     );
     expect(result?.blocked).toBeUndefined();
     expect(result?.deleted.map((x) => x.backupId).sort()).toEqual([ids[2], ids[3], ids[4], failedOld].sort());
@@ -672,7 +675,7 @@ describe('retention', () => {
     await fakeBackup(1, 'failed', bucket);
     const result = await applyRetention(
       { correlationId: 'retention-blocked', actor: { type: 'system', id: 'test' } },
-      deps(clockAt(NOW)),
+      deps(clockAt(NOW), { allowedBuckets: [bucket] }),
     );
     expect(result?.blocked).toMatch(/not verified|failed/);
     expect(result?.deleted).toEqual([]);

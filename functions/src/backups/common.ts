@@ -31,6 +31,8 @@ export interface BackupDeps {
   timeZone: string;
   /** Scratch database of restore drills. */
   drillDatabase: string;
+  /** EXPORT_BUCKETS: the buckets settings/backups.bucket may name (fixed at deploy: an export copies everything). */
+  allowedBuckets: readonly string[];
   /** How long one run waits for a drill's import (or, when kicked, an export) to finish before leaving it. */
   waitMs: number;
   /** Pause between polls while waiting. */
@@ -43,12 +45,27 @@ export type SettingsRead =
   | { ok: false; reason: string; field?: string | undefined; missing?: boolean };
 
 /** settings/backups, validated; invalid or missing is a reason, never defaults. */
-export async function readBackupSettings(): Promise<SettingsRead> {
+/**
+ * settings/backups, validated, and its bucket checked against the deploy-time list: an admin edit may choose among
+ * the buckets deploy allowed, never send the whole database to another (a foreign project's bucket, say).
+ */
+export async function readBackupSettings(allowedBuckets: readonly string[]): Promise<SettingsRead> {
   const snap = await db().doc(BACKUP_SETTINGS).get();
   if (!snap.exists) return { ok: false, reason: `${BACKUP_SETTINGS} does not exist`, missing: true };
   const { parseOrThrow, backupSettingsSchema } = await import('./schema.js');
   try {
-    return { ok: true, settings: parseOrThrow(backupSettingsSchema, snap.data(), BACKUP_SETTINGS) };
+    const settings = parseOrThrow(backupSettingsSchema, snap.data(), BACKUP_SETTINGS);
+    if (!allowedBuckets.includes(settings.bucket)) {
+      return {
+        ok: false,
+        field: 'bucket',
+        reason:
+          `${BACKUP_SETTINGS}: field 'bucket': '${settings.bucket}' is not an export bucket this deployment allows ` +
+          `(EXPORT_BUCKETS: ${allowedBuckets.length ? allowedBuckets.join(', ') : 'none set'}); ` +
+          'add it to EXPORT_BUCKETS and redeploy to export there',
+      };
+    }
+    return { ok: true, settings };
   } catch (err) {
     if (err instanceof ValidationError) return { ok: false, reason: err.message, field: err.field };
     throw err;

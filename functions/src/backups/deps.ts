@@ -3,7 +3,7 @@
 import type { BackupDeps } from './common';
 import { CloudStorageObjectStore } from './storage-client';
 import { FirestoreAdminExportApi } from './firestore-admin-client';
-import { DRILL_DATABASE, EXPORT_STALL_MINUTES, EXPORT_TIME_ZONE } from '../platform/params';
+import { DRILL_DATABASE, EXPORT_BUCKETS, EXPORT_STALL_MINUTES, EXPORT_TIME_ZONE } from '../platform/params';
 import { systemClock } from '../platform/domain/clock';
 
 export function backupDeps(overrides: Partial<BackupDeps> = {}): BackupDeps {
@@ -14,6 +14,10 @@ export function backupDeps(overrides: Partial<BackupDeps> = {}): BackupDeps {
     stallMs: EXPORT_STALL_MINUTES.value() * 60_000,
     timeZone: EXPORT_TIME_ZONE.value(),
     drillDatabase: DRILL_DATABASE.value(),
+    allowedBuckets: EXPORT_BUCKETS.value()
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     // Functions run up to 540 s: a run waits up to 7 minutes, then leaves the rest to the next run.
     waitMs: 7 * 60_000,
     pollMs: 5_000,

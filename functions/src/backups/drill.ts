@@ -53,7 +53,7 @@ async function drill(
   const active = await drills.where('state', '==', 'importing').limit(1).get();
   let drillRef = active.docs[0]?.ref;
   if (!drillRef) {
-    const read = await readBackupSettings();
+    const read = await readBackupSettings(deps.allowedBuckets);
     if (!read.ok) return { outcome: 'refused', why: read.reason };
     const newest = await db()
       .collection(BACKUPS)
@@ -124,7 +124,7 @@ async function continueDrill(
   if (!backup) return finishDrill(id, false, 'the backup drilled no longer exists', {}, trigger, deps);
   let operationName = d.operationName as string | undefined;
   // Never empty a database fireops did not create or adopt (DRILL_DATABASE pointed at production by mistake).
-  const settings = await readBackupSettings();
+  const settings = await readBackupSettings(deps.allowedBuckets);
   const sourceDatabase = settings.ok ? settings.settings.database : '(default)';
   const same = sameDatabaseRefusal(d.database as string, sourceDatabase);
   if (same) return finishDrill(id, false, `refused to use the scratch database: ${same}`, {}, trigger, deps);

@@ -37,7 +37,7 @@ async function startExport(
   actor: Actor,
 ): Promise<ExportOutcome> {
   const log = logger({ function: 'scheduledExport', correlationId });
-  const read = await readBackupSettings();
+  const read = await readBackupSettings(deps.allowedBuckets);
   if (!read.ok) {
     await runOnce('transition', `export-refused:${correlationId}`, async ({ tx }) => {
       const audit = await openAudit(tx, [STREAM], deps.clock);

@@ -17,7 +17,7 @@ export async function applyRetention(
   trigger: { correlationId: string; actor: Actor },
   deps: BackupDeps,
 ): Promise<RetentionResult | undefined> {
-  const read = await readBackupSettings();
+  const read = await readBackupSettings(deps.allowedBuckets);
   if (!read.ok) return undefined; // nothing is deleted on settings nobody can vouch for
   const { settings } = read;
   const snaps = await db()

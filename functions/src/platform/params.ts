@@ -174,6 +174,14 @@ export const EXPORT_STALL_MINUTES = defineInt('EXPORT_STALL_MINUTES', {
   description: 'An export whose progress has not moved for this long is marked failed (stalled) and alerted.',
 });
 
+/** Deploy-time trust (issue 13): what admin documents may choose among. */
+export const EXPORT_BUCKETS = defineString('EXPORT_BUCKETS', {
+  default: '',
+  description:
+    'Comma-separated Cloud Storage buckets settings/backups.bucket may name. An export copies the whole database, so ' +
+    'where it may go is fixed at deploy; a bucket not listed is refused (backup.refused). Empty: no exports.',
+});
+
 export const DRILL_DATABASE = defineString('DRILL_DATABASE', {
   default: 'restore-drill',
   description:
