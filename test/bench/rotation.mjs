@@ -49,7 +49,12 @@ export async function rotation() {
       return this.t;
     },
   };
-  const deps = { clock, github: undefined, idToken: async () => undefined };
+  const deps = {
+    clock,
+    github: undefined,
+    idToken: async () => undefined,
+    trust: { callbackOrigins: ['http://127.0.0.1:*'], extraSecretIds: [], projectId: 'demo-fireops' },
+  };
   const policies = {
     'random-token': {
       strategy: 'random-token',
@@ -63,7 +68,6 @@ export async function rotation() {
       strategy: 'http-callback',
       enabled: true,
       url: callbackUrl,
-      audience: 'bench',
       gracePeriodMinutes: 60,
       destroyAfterDays: 1,
     },
@@ -77,7 +81,7 @@ export async function rotation() {
       let writesToGrace = 0;
       let writesTotal = 0;
       for (let i = 0; i < RUNS; i++) {
-        const secretId = `bench-${strategy}-${Date.now()}-${i}`;
+        const secretId = `fireops-bench-${strategy}-${Date.now()}-${i}`;
         const client = secretManager();
         await client.createSecret({
           parent: 'projects/demo-fireops',

@@ -7,6 +7,7 @@ import { db } from '../../functions/src/platform/firestore';
 import { setLogSink } from '../../functions/src/platform/logger';
 import type { EngineDeps, FaultPoint } from '../../functions/src/rotation/engine';
 import { ROTATION_ANNOTATION } from '../../functions/src/rotation/secrets';
+import { callbackRefusal } from '../../functions/src/rotation/strategies';
 import { accessSecretValue, secretManager, versionName } from '../../functions/src/platform/secret-manager';
 import { PREVIOUS_EXPIRES_ANNOTATION } from '../../functions/src/webhooks/webhook-secrets';
 import type { RotationStep } from '../../functions/src/rotation/domain/rotation';
@@ -422,7 +423,6 @@ describe('crash in the later steps (retire, destroy, rollback) resumes without r
         strategy: 'http-callback',
         enabled: true,
         url: service.url,
-        audience: 'https://service.example',
       });
       const crash = crashOnce(clock, 'rollback', point);
       await expect(handleSecretEvent('evt-rb', notice(id), crash.deps)).rejects.toThrow('crash');
@@ -679,7 +679,6 @@ describe('rollback', () => {
         strategy: 'http-callback',
         enabled: true,
         url: service.url,
-        audience: 'https://service.example',
         gracePeriodMinutes: 60,
         destroyAfterDays: 1,
       });
@@ -801,7 +800,6 @@ describe('http-callback strategy', () => {
         strategy: 'http-callback',
         enabled: true,
         url: service.url,
-        audience: 'https://service.example',
         gracePeriodMinutes: 60,
         destroyAfterDays: 1,
       });
@@ -817,6 +815,54 @@ describe('http-callback strategy', () => {
       expect(service.calls.map((c) => c.authorization)).toEqual([undefined, undefined, undefined]);
       expect((await secretState(id)).aliases).toEqual({ current: 2, previous: 1 });
       expect(await remember(id, 2)).toBe(issued);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('http-callback: what fireops sends and reads', () => {
+  it("mints the ID token for the callback's origin, whatever the policy says", async () => {
+    const clock = makeClock();
+    const audiences: string[] = [];
+    const deps = engineDeps(clock, {
+      idToken: (audience) => {
+        audiences.push(audience);
+        return Promise.resolve(undefined);
+      },
+    });
+    const issued = `issued-by-service-${randomBytes(16).toString('hex')}`;
+    values.add(issued);
+    const service = await startCallbackService((step) =>
+      step === 'create' ? { status: 200, body: { value: issued } } : { status: 200, body: {} },
+    );
+    try {
+      const { id } = await freshSecret('aud');
+      await writePolicy(id, { strategy: 'http-callback', enabled: true, url: service.url });
+      await handleSecretEvent('evt-aud', notice(id), deps);
+      expect(new Set(audiences)).toEqual(new Set([new URL(service.url).origin]));
+    } finally {
+      await service.close();
+    }
+  });
+
+  it.each([
+    ['a body that is not JSON', `<html>leaked-${'Z'.repeat(8)} token=sk_live_marker</html>`, 'not JSON'],
+    ['a body over 64 KiB', `{"value":"${'v'.repeat(70_000)}"}`, 'more than 65536 bytes'],
+  ])('a create answering %s fails the rotation, and no byte of it is kept anywhere', async (_n, raw, why) => {
+    const clock = makeClock();
+    const deps = engineDeps(clock);
+    const service = await startCallbackService(() => ({ status: 200, raw }));
+    try {
+      const { id } = await freshSecret('cbbody');
+      await writePolicy(id, { strategy: 'http-callback', enabled: true, url: service.url });
+      const result = await handleSecretEvent(`evt-body-${raw.length}`, notice(id), deps);
+      const r = await rotation(result.rotationId!);
+      expect(r).toMatchObject({ phase: 'failed', failedStep: 'create' });
+      expect(String(r!.error)).toContain(why);
+      const everything = JSON.stringify(await allDocuments());
+      expect(everything).not.toContain('sk_live_marker');
+      expect(everything).not.toContain('v'.repeat(100));
     } finally {
       await service.close();
     }
@@ -870,6 +916,74 @@ describe('policies', () => {
     ]);
     expect(await rotation(rotationId)).toMatchObject({ phase: 'grace', newVersion: '2' });
     expect(await remember(id, 2)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    [
+      'a secret fireops may not rotate (no fireops- prefix)',
+      'db-password-prod',
+      { strategy: 'random-token', enabled: true, bytes: 32, encoding: 'hex' },
+      'secretId',
+      "secret 'db-password-prod' is not one fireops may rotate",
+    ],
+    [
+      'destroyAfterDays 0',
+      undefined,
+      { strategy: 'random-token', enabled: true, bytes: 32, encoding: 'hex', destroyAfterDays: 0 },
+      'destroyAfterDays',
+      'must be >= 1',
+    ],
+    [
+      'an http-callback to an origin CALLBACK_ORIGINS does not list',
+      undefined,
+      { strategy: 'http-callback', enabled: true, url: 'https://evil.example/rotate' },
+      'url',
+      'origin https://evil.example is not one this deployment may call',
+    ],
+    [
+      'an admin-chosen ID-token audience',
+      undefined,
+      {
+        strategy: 'http-callback',
+        enabled: true,
+        url: 'http://127.0.0.1:9/rotate',
+        audience: 'https://payments.example',
+      },
+      'audience',
+      "the ID token's audience is the callback URL's origin",
+    ],
+  ])(
+    'refuses %s: policy.rejected naming the field, and no rotation',
+    async (_n, secretId, policy, field, why) => {
+      const clock = makeClock();
+      const deps = engineDeps(clock);
+      const id = secretId ?? (await freshSecret('trust')).id;
+      const rejected = await handlePolicyWrite(
+        { id: `e-trust-${field}`, secretId: id, authType: 'unknown', authId: 'admin@x', after: policy },
+        deps,
+      );
+      expect(rejected).toEqual({ outcome: 'rejected' });
+      const entry = (await rotationAudit()).find(
+        (e) => e.action === 'policy.rejected' && e.correlationId === `e-trust-${field}`,
+      );
+      expect(entry?.reason).toContain(why);
+      expect(entry?.details).toEqual({ field });
+      expect(await rotationsOf(id)).toEqual([]);
+    },
+  );
+
+  it('http is refused outside demo- projects, https origins are matched exactly', () => {
+    const prod = {
+      callbackOrigins: ['https://payments.example', 'http://10.0.0.5'],
+      extraSecretIds: [],
+      projectId: 'bvester-prod',
+    };
+    expect(callbackRefusal('https://payments.example/rotate', prod)).toBeNull();
+    expect(callbackRefusal('https://payments.example:8443/rotate', prod)).toContain(
+      'is not one this deployment',
+    );
+    expect(callbackRefusal('http://10.0.0.5/rotate', prod)).toContain('https only');
+    expect(callbackRefusal('https://user:pw@payments.example/', prod)).toContain('no credentials');
   });
 
   it('other Secret Manager notices are audited only', async () => {

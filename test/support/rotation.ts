@@ -35,6 +35,12 @@ export function engineDeps(clock: TestClock, extra: Partial<EngineDeps> = {}): E
     pingTimeoutMs: 15_000,
     // The Functions emulator's githubWebhook caches the webhook secret for 3 s (functions/.env.demo-fireops).
     webhookSecretPropagationMs: 3_500,
+    // What functions/.env.demo-fireops gives the deployed functions: local callback services on any port.
+    trust: {
+      callbackOrigins: ['http://127.0.0.1:*'],
+      extraSecretIds: ['github-webhook-secret'],
+      projectId: PROJECT_ID,
+    },
     ...extra,
   };
 }
@@ -43,7 +49,7 @@ let counter = 0;
 /** A secret id no other test (or earlier run against the same emulator) uses. */
 export function uniqueSecretId(prefix = 'rot'): string {
   counter += 1;
-  return `${prefix}-${Date.now()}-${counter}`;
+  return `fireops-${prefix}-${Date.now()}-${counter}`; // fireops rotates only fireops- secrets (issue 13)
 }
 
 /**
@@ -161,7 +167,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
  * A service following HttpCallbackStrategy's contract: `answer(step)` gives the status and JSON body of each step.
  */
 export async function startCallbackService(
-  answer: (step: string) => { status: number; body?: unknown },
+  answer: (step: string) => { status: number; body?: unknown; raw?: string },
 ): Promise<CallbackService> {
   const calls: CallbackCall[] = [];
   const server: Server = createServer((req, res) => {
@@ -175,9 +181,9 @@ export async function startCallbackService(
           ...('version' in body ? { version: body.version as string | null } : {}),
           authorization: req.headers.authorization,
         });
-        const { status, body: out } = answer(step);
+        const { status, body: out, raw } = answer(step);
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(out === undefined ? '' : JSON.stringify(out));
+        res.end(raw ?? (out === undefined ? '' : JSON.stringify(out)));
       },
       () => {
         res.writeHead(400).end();

@@ -182,6 +182,13 @@ export const EXPORT_BUCKETS = defineString('EXPORT_BUCKETS', {
     'where it may go is fixed at deploy; a bucket not listed is refused (backup.refused). Empty: no exports.',
 });
 
+export const CALLBACK_ORIGINS = defineString('CALLBACK_ORIGINS', {
+  default: '',
+  description:
+    'Comma-separated https origins (https://host[:port]) http-callback secret policies may call; the Google ID ' +
+    'token fireops sends is for that origin. Empty: no http-callback rotations.',
+});
+
 export const DRILL_DATABASE = defineString('DRILL_DATABASE', {
   default: 'restore-drill',
   description:

@@ -18,24 +18,51 @@ import { toJsonValue } from '../platform/domain/canonical-json';
 import { diffFields } from '../platform/domain/diff';
 import { rotationDue } from './domain/rotation';
 import { actorFromAuth } from '../platform/actor';
+import { FIREOPS_SECRET_PREFIX } from '../platform/iam';
+import { callbackRefusal, type PolicyTrust } from './strategies';
 
 const STREAM = 'rotations';
 
 type PolicyCheck = { ok: true; policy: SecretPolicy } | { ok: false; reason: string; field: string };
 
-export async function checkPolicy(secretId: string, data: DocumentData | undefined): Promise<PolicyCheck> {
+/**
+ * A policy, validated, and checked against what deploy allows: the secret must be one fireops may rotate (the
+ * FIREOPS_SECRET_PREFIX the IAM condition grants, or WEBHOOK_SECRET_ID), an http-callback's URL an origin of
+ * CALLBACK_ORIGINS. An admin edit chooses among these; anything else is refused (policy.rejected).
+ */
+export async function checkPolicy(
+  secretId: string,
+  data: DocumentData | undefined,
+  trust: PolicyTrust,
+): Promise<PolicyCheck> {
   const { secretPolicySchema, SECRET_ID_PATTERN, formatZodError } = await import('./schema.js');
+  const target = `${SECRET_POLICIES}/${secretId}`;
   if (!SECRET_ID_PATTERN.test(secretId))
     return { ok: false, reason: `secret id '${secretId}' is not valid`, field: 'secretId' };
+  if (!secretId.startsWith(FIREOPS_SECRET_PREFIX) && !trust.extraSecretIds.includes(secretId)) {
+    return {
+      ok: false,
+      field: 'secretId',
+      reason:
+        `${target}: secret '${secretId}' is not one fireops may rotate: ids start with '${FIREOPS_SECRET_PREFIX}' ` +
+        '(the IAM condition grants fireops nothing else) or are the webhook secret (WEBHOOK_SECRET_ID)',
+    };
+  }
   const parsed = secretPolicySchema.safeParse(data ?? null);
-  if (parsed.success) return { ok: true, policy: parsed.data };
-  const { message, field } = formatZodError(parsed.error, `${SECRET_POLICIES}/${secretId}`);
-  return { ok: false, reason: message, field };
+  if (!parsed.success) {
+    const { message, field } = formatZodError(parsed.error, target);
+    return { ok: false, reason: message, field };
+  }
+  if (parsed.data.strategy === 'http-callback') {
+    const refused = callbackRefusal(parsed.data.url, trust);
+    if (refused) return { ok: false, field: 'url', reason: `${target}: field 'url': ${refused}` };
+  }
+  return { ok: true, policy: parsed.data };
 }
 
-async function readPolicy(secretId: string): Promise<PolicyCheck | undefined> {
+async function readPolicy(secretId: string, trust: PolicyTrust): Promise<PolicyCheck | undefined> {
   const snap = await db().collection(SECRET_POLICIES).doc(secretId).get();
-  return snap.exists ? checkPolicy(secretId, snap.data()) : undefined;
+  return snap.exists ? checkPolicy(secretId, snap.data(), trust) : undefined;
 }
 
 /** A Secret Manager notice. SECRET_ROTATE starts a rotation; every other event type is audited only. */
@@ -63,7 +90,7 @@ export async function handleSecretEvent(
     });
     return { outcome: 'audited' };
   }
-  const check = await readPolicy(secretId);
+  const check = await readPolicy(secretId, deps.trust);
   if (!check?.ok || !check.policy.enabled) {
     const reason = !check
       ? `no ${SECRET_POLICIES}/${secretId}: Secret Manager asked for a rotation fireops cannot do`
@@ -125,7 +152,7 @@ export async function handleRotationSweep(
       const started: string[] = [];
       const policies = await db().collection(SECRET_POLICIES).get();
       for (const doc of policies.docs) {
-        const check = await checkPolicy(doc.id, doc.data());
+        const check = await checkPolicy(doc.id, doc.data(), deps.trust);
         if (!check.ok || !check.policy.enabled || !check.policy.intervalDays) continue;
         const lock = await db().collection(ROTATION_LOCKS).doc(doc.id).get();
         const last = (lock.get('lastRotatedAtMs') as number | undefined) ?? null;
@@ -176,7 +203,7 @@ export async function handlePolicyWrite(
     });
     return { outcome: 'deleted' };
   }
-  const check = await checkPolicy(event.secretId, event.after);
+  const check = await checkPolicy(event.secretId, event.after, deps.trust);
   if (!check.ok) {
     await runOnce('cloudevent', event.id, async ({ tx }) => {
       const audit = await openAudit(tx, [STREAM], deps.clock);

@@ -11,7 +11,8 @@ const base = {
     .min(0)
     .max(7 * 24 * 60)
     .default(60),
-  destroyAfterDays: z.number().int().min(0).max(3650).default(30),
+  // At least a day: a destroyed version cannot come back, and a consumer still reading it is locked out for good.
+  destroyAfterDays: z.number().int().min(1).max(3650).default(30),
   notify: z.boolean().optional(),
   /** Set by an admin to ask for a rotation now. */
   rotateRequestedAt: timestampSchema.optional(),
@@ -32,12 +33,22 @@ export const secretPolicySchema = z.discriminatedUnion('strategy', [
     repo: z.string().min(1).max(100),
     hookId: z.number().int().positive(),
   }),
-  z.strictObject({
-    ...base,
-    strategy: z.literal('http-callback'),
-    url: z.url({ protocol: /^https?$/ }),
-    audience: z.string().min(1).max(500),
-  }),
+  z
+    .strictObject({
+      ...base,
+      strategy: z.literal('http-callback'),
+      // https, and an origin CALLBACK_ORIGINS lists (checked with the deploy's trust: rotation/handlers.ts).
+      url: z.url({ protocol: /^https?$/ }),
+      /**
+       * No longer chosen: the ID token's audience is always the URL's origin. Accepted only when it says exactly
+       * that (documents written before), so an old policy is not refused for a field that changes nothing.
+       */
+      audience: z.string().min(1).max(500).optional(),
+    })
+    .refine((p) => p.audience === undefined || p.audience === new URL(p.url).origin, {
+      path: ['audience'],
+      message: "is no longer set: the ID token's audience is the callback URL's origin (remove the field)",
+    }),
 ]);
 
 export type SecretPolicy = z.infer<typeof secretPolicySchema>;

@@ -112,21 +112,91 @@ export class GithubWebhookStrategy implements RotationStrategy {
 
 export type IdTokenSource = (audience: string) => Promise<string | undefined>;
 
+/** What deploy allows secret policies to use (params; rotation/deps.ts). */
+export interface PolicyTrust {
+  /**
+   * CALLBACK_ORIGINS: the origins http-callback policies may call (`scheme://host:*`: any port of that host). https
+   * only, but in a `demo-` project.
+   */
+  callbackOrigins: readonly string[];
+  /** Secret ids fireops may rotate besides those starting with FIREOPS_SECRET_PREFIX (WEBHOOK_SECRET_ID). */
+  extraSecretIds: readonly string[];
+  /** The project: `demo-` projects (the local suite) may list http:// origins, nothing else may. */
+  projectId: string;
+}
+
+/** A callback answers JSON of a few hundred bytes; more is cut and refused. */
+export const CALLBACK_MAX_BYTES = 64 * 1024;
+
+/** Why `url` may not be called under `trust`, or null. */
+export function callbackRefusal(url: string, trust: PolicyTrust): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `'${url}' is not a URL`;
+  }
+  const local = trust.projectId.startsWith('demo-');
+  if (parsed.protocol !== 'https:' && !(local && parsed.protocol === 'http:')) {
+    return `callbacks are https only (${parsed.protocol}//${parsed.host})`;
+  }
+  if (parsed.username || parsed.password) return 'a callback URL carries no credentials';
+  const listed = trust.callbackOrigins.some((o) =>
+    o.endsWith(':*')
+      ? `${parsed.protocol}//${parsed.hostname}` === o.slice(0, -2) // any port of that scheme and host
+      : o === parsed.origin,
+  );
+  if (!listed) {
+    return (
+      `origin ${parsed.origin} is not one this deployment may call (CALLBACK_ORIGINS: ` +
+      `${trust.callbackOrigins.length ? trust.callbackOrigins.join(', ') : 'none set'}); add it and redeploy`
+    );
+  }
+  return null;
+}
+
+/** Reads at most `max` bytes of a response body, then stops reading. */
+async function readCapped(res: Response, max: number): Promise<{ text: string; truncated: boolean }> {
+  if (!res.body) return { text: '', truncated: false };
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return { text: '', truncated: true };
+    }
+    chunks.push(value);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
 /**
  * An owning service issues and accepts its own credential. Contract (README): fireops POSTs JSON
- * `{step: "create"|"apply"|"test"|"rollback", secretId, rotationId, version?}` to `url` with a Google ID token for
- * `audience`; `create` answers `{"value": "..."}` (fireops stores it as the pending version), `apply` makes the
+ * `{step: "create"|"apply"|"test"|"rollback", secretId, rotationId, version?}` to `url` (an origin listed in
+ * CALLBACK_ORIGINS) with a Google ID token whose audience is that origin; `create` answers `{"value": "..."}` (fireops stores it as the pending version), `apply` makes the
  * service accept that version (it reads it from Secret Manager), `test` answers 200 once it works, `rollback`
  * returns it to the old version. 4xx is permanent, 5xx transient.
  */
 export class HttpCallbackStrategy implements RotationStrategy {
   constructor(
-    private readonly policy: { url: string; audience: string },
+    private readonly policy: { url: string },
     private readonly idToken: IdTokenSource,
+    private readonly trust: PolicyTrust,
   ) {}
 
   private async call(body: Record<string, unknown>): Promise<unknown> {
-    const token = await this.idToken(this.policy.audience);
+    const step = String(body.step);
+    // Checked again here, not only when the policy was written: CALLBACK_ORIGINS may have shrunk since.
+    const refused = callbackRefusal(this.policy.url, this.trust);
+    if (refused) throw new ValidationError(`callback ${step} refused: ${refused}`);
+    // The ID token's audience is the origin called, never an admin-chosen value: a token fireops mints is only
+    // good at the service it is sent to.
+    const origin = new URL(this.policy.url).origin;
+    const token = await this.idToken(origin);
     let res: Response;
     try {
       res = await fetch(this.policy.url, {
@@ -136,18 +206,29 @@ export class HttpCallbackStrategy implements RotationStrategy {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
         body: JSON.stringify(body),
+        redirect: 'manual', // a 3xx is an answer, never followed (its Location could point anywhere)
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new Error(`callback ${String(body.step)} unreachable: ${(err as Error).message}`);
+      throw new Error(`callback ${step} unreachable: ${(err as Error).message}`);
     }
-    const text = await res.text();
     if (!res.ok) {
-      const message = `callback ${String(body.step)} answered ${res.status}`;
+      await res.body?.cancel();
+      const message = `callback ${step} answered ${res.status}`;
       if (res.status >= 400 && res.status < 500) throw new ValidationError(message);
       throw new Error(message);
     }
-    return text ? (JSON.parse(text) as unknown) : {};
+    const { text, truncated } = await readCapped(res, CALLBACK_MAX_BYTES);
+    const what = `(${res.headers.get('content-type') ?? 'no content type'}, ${truncated ? `over ${CALLBACK_MAX_BYTES}` : text.length} bytes)`;
+    if (truncated)
+      throw new ValidationError(`callback ${step} answered more than ${CALLBACK_MAX_BYTES} bytes ${what}`);
+    if (!text) return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Never the parse error's text: it quotes the body, which may hold a credential.
+      throw new ValidationError(`callback ${step} answered a body that is not JSON ${what}`);
+    }
   }
 
   async makeValue(ctx: { secretId: string; rotationId: string }): Promise<string> {
@@ -194,6 +275,8 @@ export interface StrategyDeps {
   pingTimeoutMs?: number;
   /** How long githubWebhook instances may cache the webhook secret: waited between create and apply. */
   webhookSecretPropagationMs?: number;
+  /** What deploy allows policies to use. */
+  trust: PolicyTrust;
 }
 
 export function strategyFor(policy: SecretPolicy, deps: StrategyDeps): RotationStrategy {
@@ -208,6 +291,6 @@ export function strategyFor(policy: SecretPolicy, deps: StrategyDeps): RotationS
           : {}),
       });
     case 'http-callback':
-      return new HttpCallbackStrategy(policy, deps.idToken);
+      return new HttpCallbackStrategy(policy, deps.idToken, deps.trust);
   }
 }
