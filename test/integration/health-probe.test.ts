@@ -213,12 +213,14 @@ describe('http', () => {
   });
 
   it('injects headerSecrets, and never returns their values', async () => {
-    const secretValue = vi.fn((id: string) => Promise.resolve(id === 'probe-api-key' ? SECRET : 'wrong'));
+    const secretValue = vi.fn((id: string) =>
+      Promise.resolve(id === 'fireops-probe-api-key' ? SECRET : 'wrong'),
+    );
     const c = httpCheck('/secret', ['status == 200', 'body contains "goodbye"'], {
-      headerSecrets: { 'X-Api-Key': 'probe-api-key' },
+      headerSecrets: { 'X-Api-Key': 'fireops-probe-api-key' },
     });
     const result = await probe(c, { ...LOCAL, secretValue });
-    expect(secretValue).toHaveBeenCalledWith('probe-api-key');
+    expect(secretValue).toHaveBeenCalledWith('fireops-probe-api-key');
     expect(requests[0]!.headers['x-api-key']).toBe(SECRET);
     expect(result).toMatchObject({ ok: false, status: 200 });
     expect(result.failed).toContain('[REDACTED]');
@@ -311,9 +313,7 @@ describe('SSRF guard', () => {
       }),
       { resolve },
     );
-    expect(byAddress.failed).toBe(
-      'refused: 169.254.169.254 is the metadata server (settings/health.allowTargets)',
-    );
+    expect(byAddress.failed).toBe('refused: 169.254.169.254 is the metadata server, never a target');
     const byName = await probe(
       check({
         type: 'http',
@@ -322,15 +322,29 @@ describe('SSRF guard', () => {
       }),
       { resolve },
     );
-    expect(byName.failed).toBe(
-      'refused: metadata.google.internal is the metadata server (settings/health.allowTargets)',
-    );
+    expect(byName.failed).toBe('refused: metadata.google.internal is the metadata server, never a target');
     const short = await probe(
       check({ type: 'tcp', target: 'metadata:80', conditions: ['connected == true'] }),
       { resolve },
     );
     expect(short.failed).toMatch(/^refused: metadata is the metadata server/);
     expect(resolve).not.toHaveBeenCalled();
+  });
+
+  it('refuses the metadata server even when allowTargets lists it or a block around it (IPv4 and IPv6)', async () => {
+    const resolve = vi.fn(resolveTo('8.8.8.8'));
+    for (const [target, allowTargets] of [
+      ['http://169.254.169.254/computeMetadata/v1/', ['169.254.169.254', '169.254.0.0/16']],
+      ['http://[fd20:ce::254]/computeMetadata/v1/', ['fc00::/7']],
+      ['http://metadata.google.internal/computeMetadata/v1/', ['metadata.google.internal']],
+    ] as const) {
+      const r = await probe(check({ type: 'http', target, conditions: ['status == 200'] }), {
+        resolve,
+        allowTargets,
+      });
+      expect(r.failed).toMatch(/is the metadata server, never a target$/);
+      expect(r.observation.connected).toBe(false);
+    }
   });
 
   it('refuses a name that resolves to a public and a private address', async () => {
@@ -398,7 +412,7 @@ describe('probeAll', () => {
     ]);
     checks.push([
       'needs-secret',
-      httpCheck('/secret', ['status == 200'], { headerSecrets: { 'X-Api-Key': 'gone' } }),
+      httpCheck('/secret', ['status == 200'], { headerSecrets: { 'X-Api-Key': 'fireops-gone' } }),
     ]);
     const secretValue = (id: string) => Promise.reject(new Error(`secret ${id} version latest: NOT_FOUND`));
     const results = await probeAll(checks, { ...LOCAL, secretValue, concurrency: 3 });
@@ -407,8 +421,8 @@ describe('probeAll', () => {
     expect([...results.values()].filter((r) => r.ok)).toHaveLength(7);
     expect(results.get('needs-secret')).toMatchObject({
       ok: false,
-      failed: 'secret gone unavailable: secret gone version latest: NOT_FOUND',
-      proberError: 'secret gone unavailable: secret gone version latest: NOT_FOUND',
+      failed: 'secret fireops-gone unavailable: secret fireops-gone version latest: NOT_FOUND',
+      proberError: 'secret fireops-gone unavailable: secret fireops-gone version latest: NOT_FOUND',
       observation: { connected: false },
     });
     // The target's own failures are never prober errors.

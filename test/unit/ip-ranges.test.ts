@@ -124,6 +124,8 @@ describe('classifyIp', () => {
     ['169.254.169.254', 'metadata'],
     ['::ffff:169.254.169.254', 'metadata'],
     ['fd00:ec2::254', 'metadata'],
+    ['fd20:ce::254', 'metadata'], // GCP over IPv6 (was classed only as private)
+    ['fd20:ce::253', 'private'],
     ['100.64.0.1', 'cgnat'],
     ['100.127.255.255', 'cgnat'],
     ['0.0.0.0', 'unspecified'],

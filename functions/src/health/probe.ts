@@ -5,7 +5,8 @@
 // metadata server and private services. Before connecting, the target host is resolved (dns.lookup, all
 // addresses) and refused if ANY address is loopback, private, link-local, CGNAT, unspecified, multicast, reserved
 // or the metadata server (platform/domain/ip-ranges.ts; IPv4-mapped IPv6 counts as its IPv4 address), or if the host is a
-// metadata host name, unless the host name or the address is listed in `settings/health.allowTargets`. The
+// metadata host name, unless the host name or the address is listed in `settings/health.allowTargets` (the metadata
+// server never: 169.254.169.254, fd20:ce::254, fd00:ec2::254 and its names are refused whatever the list says). The
 // probe then connects to the vetted address itself (the Host header and TLS SNI carry the name), so a DNS answer
 // that changes between the check and the connection (rebinding) cannot swap the address. Redirects are never
 // followed: a 3xx is the observed status, since its Location could point anywhere.
@@ -112,6 +113,9 @@ const refuse = (what: string): Vetted => ({
   refused: `refused: ${what} (settings/health.allowTargets)`,
 });
 
+/** A refusal no allowTargets entry can lift. */
+const neverAllowed = (what: string): Vetted => ({ ok: false, refused: `refused: ${what}, never a target` });
+
 /** Resolves `host` and decides whether the probe may connect, and to which address. */
 export async function vetTarget(
   host: string,
@@ -121,7 +125,8 @@ export async function vetTarget(
   const allow = allowList(allowTargets);
   const name = normalizeHost(host);
   const allowedByName = allow.hosts.has(name);
-  if (METADATA_HOSTS.has(name) && !allowedByName) return refuse(`${host} is the metadata server`);
+  // The metadata server is never a target, whatever allowTargets says: it hands out the runtime's credentials.
+  if (METADATA_HOSTS.has(name)) return neverAllowed(`${host} is the metadata server`);
   const literal = parseIp(host);
   const addresses = literal
     ? [{ address: host, family: literal.version }]
@@ -131,6 +136,8 @@ export async function vetTarget(
     const ip = parseIp(address);
     if (!ip) return refuse(`${host} resolved to '${address}', which is not an IP address`);
     const { kind } = classifyIp(ip);
+    if (kind === 'metadata')
+      return neverAllowed(`${address}${literal ? '' : ` (${host})`} is the metadata server`);
     if (kind !== 'public' && !allowedByName && !allow.blocks.some((b) => cidrContains(b, ip))) {
       return refuse(`${address}${literal ? '' : ` (${host})`} is ${describeKind(kind)}`);
     }

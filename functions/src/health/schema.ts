@@ -10,11 +10,18 @@ import {
   MAX_CONDITION_LENGTH,
   type ProbeType,
 } from './domain/conditions';
+import { FIREOPS_SECRET_PREFIX } from '../platform/iam';
 import { SECRET_ID_PATTERN } from '../platform/schema';
 
 const secretId = z
   .string()
-  .regex(SECRET_ID_PATTERN, 'must be a Secret Manager secret id (1-255 letters, digits, "_", "-")');
+  .regex(SECRET_ID_PATTERN, 'must be a Secret Manager secret id (1-255 letters, digits, "_", "-")')
+  // The prober may read only fireops' own secrets (the IAM condition grants nothing else); checked here too, so a
+  // check naming another secret is refused on the edit, not found out at the first probe.
+  .refine(
+    (id) => id.startsWith(FIREOPS_SECRET_PREFIX),
+    `must be a secret fireops may read: its id starts with '${FIREOPS_SECRET_PREFIX}'`,
+  );
 
 // ------------------------------------------------------------------------------------------------ addresses
 
@@ -71,6 +78,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 /** Framing and routing the HTTP client owns; `host` would also let a check dress one target up as another. */
 const CLIENT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection']);
+/**
+ * What the GCP (and other clouds') metadata servers require to answer: never sent, so a probe cannot talk to one
+ * even if an address slipped past the SSRF guard.
+ */
+const METADATA_HEADERS = new Set(['metadata-flavor', 'x-google-metadata-request', 'metadata']);
 const MAX_HEADERS = 30;
 
 const headerName = z.string().regex(HEADER_NAME);
@@ -94,7 +106,9 @@ function checkHeaderNames(
         ? `must not be inline: name a Secret Manager secret in headerSecrets.${name}`
         : CLIENT_HEADERS.has(lower)
           ? 'is set by the prober and cannot be overridden'
-          : undefined;
+          : METADATA_HEADERS.has(lower)
+            ? "is the metadata server's request header: a probe never sends it"
+            : undefined;
     if (message) ctx.addIssue({ code: 'custom', path: [field, name], message });
     seen.add(lower);
   }

@@ -177,6 +177,7 @@ const V6_BLOCKS: ReadonlyArray<readonly [string, AddressKind]> = [
   ['100::/64', 'reserved'], // discard-only
   ['64:ff9b:1::/48', 'private'], // local-use NAT64
   ['fd00:ec2::254/128', 'metadata'], // AWS instance metadata over IPv6
+  ['fd20:ce::254/128', 'metadata'], // GCP metadata server over IPv6 (before fc00::/7 classes it merely private)
   ['fc00::/7', 'private'],
   ['fe80::/10', 'link-local'],
   ['fec0::/10', 'private'], // deprecated site-local
