@@ -1,8 +1,8 @@
 // platform-anchorAuditLog: writes the heads of the audit streams that moved since the last anchor to a new object
 // in the anchor bucket (AUDIT_ANCHOR_BUCKET, retention-locked), chained to the previous anchor by its SHA-256.
-// The previous anchor's name is kept in `auditCheckpoints/anchorWriter`; its digest is always computed from the
-// bucket's bytes, so an edit of that document can break the anchor chain (which the verifier reports) but never
-// make it name forged bytes.
+// The previous anchor's name and the SHA-256 of the bytes written are kept in `auditCheckpoints/anchorWriter`, so
+// the anchoring account needs only storage.objects.create (roles/storage.objectCreator: no read, no delete). An
+// edit of that document can only break the anchor chain, which the verifier (reading the bucket) reports.
 import { AUDIT_CHECKPOINTS, AUDIT_STREAMS_COLLECTION } from './collections';
 import {
   ANCHOR_VERSION,
@@ -27,6 +27,8 @@ export interface AnchorOutcome {
 
 interface WriterState {
   name: string;
+  /** SHA-256 (hex) of the bytes of `name`. */
+  sha256: string;
   /** stream -> seq last anchored (what "changed" is measured against). */
   anchored: Record<string, number>;
 }
@@ -48,12 +50,7 @@ export async function anchorAuditLog(store: AnchorStore, clock: Clock): Promise<
   const changed = changedHeads(heads, state?.anchored ?? {});
   if (changed.length === 0) return { outcome: 'unchanged', heads: 0 };
 
-  let prev: AnchorDoc['prev'] = null;
-  if (state?.name) {
-    const bytes = await store.read(state.name);
-    // A missing predecessor is left for the verifier to report (anchor-chain); anchoring goes on.
-    if (bytes) prev = { name: state.name, sha256: anchorDigest(bytes) };
-  }
+  const prev: AnchorDoc['prev'] = state?.name ? { name: state.name, sha256: state.sha256 } : null;
   const nowMs = clock.nowMs();
   const name = anchorName(nowMs);
   const doc: AnchorDoc = {
@@ -62,9 +59,10 @@ export async function anchorAuditLog(store: AnchorStore, clock: Clock): Promise<
     prev,
     heads: changed,
   };
-  await store.create(name, serializeAnchor(doc));
+  const bytes = serializeAnchor(doc);
+  await store.create(name, bytes);
   const anchored = { ...(state?.anchored ?? {}) };
   for (const h of changed) anchored[h.stream] = h.seq;
-  await stateRef.set({ name, anchored } satisfies WriterState);
+  await stateRef.set({ name, sha256: anchorDigest(bytes), anchored } satisfies WriterState);
   return { outcome: 'written', name, heads: changed.length };
 }

@@ -65,10 +65,6 @@ export const anchorAuditLog = onSchedule(
   async (event) => {
     const log = logger({ function: 'anchorAuditLog' });
     const store = anchorStore();
-    if (!store) {
-      log.warn('AUDIT_ANCHOR_BUCKET is not set: the audit log is not anchored');
-      return;
-    }
     const { runScheduledOnce } = await import('./scheduled-run.js');
     const { anchorAuditLog: anchor } = await import('./audit-anchor.js');
     const run = await runScheduledOnce(

@@ -202,5 +202,5 @@ export const PROBE_CONCURRENCY = defineInt('PROBE_CONCURRENCY', {
 export const AUDIT_ANCHOR_BUCKET = defineString('AUDIT_ANCHOR_BUCKET', {
   default: '',
   description:
-    'Cloud Storage bucket (with a locked retention policy) that platform-anchorAuditLog writes audit stream heads to; empty: no anchoring.',
+    'Cloud Storage bucket (with a locked retention policy) that platform-anchorAuditLog writes audit stream heads to; empty: {project}-audit-anchors.',
 });

@@ -16,8 +16,7 @@ import {
 import { CloudStorageAnchorStore } from './anchor-store';
 import { systemClock } from './domain/clock';
 import { AUDIT_ANCHOR_BUCKET } from './params';
-import { db } from './firestore';
-import { adminApp } from './firestore';
+import { adminApp, db, projectId } from './firestore';
 
 /** Units of work (entry or anchor reads) one answer does at most, unless `pageSize` asks for fewer or more. */
 export const VERIFY_PAGE_SIZE = 2000;
@@ -33,9 +32,9 @@ export async function readVerifierCheckpoint(): Promise<VerifyState | undefined>
   return state && typeof state === 'object' ? state : undefined;
 }
 
-export function anchorStore(): CloudStorageAnchorStore | undefined {
-  const bucket = AUDIT_ANCHOR_BUCKET.value();
-  return bucket ? new CloudStorageAnchorStore(bucket) : undefined;
+/** The anchor bucket: AUDIT_ANCHOR_BUCKET, or `{project}-audit-anchors` (what `fireops bootstrap` creates). */
+export function anchorStore(): CloudStorageAnchorStore {
+  return new CloudStorageAnchorStore(AUDIT_ANCHOR_BUCKET.value() || `${projectId()}-audit-anchors`);
 }
 import { logger } from './logger';
 import { STREAM_PATTERN } from './domain/audit-chain';
