@@ -138,6 +138,8 @@ const CONTENT_TYPES = /** @type {Record<string, string>} */ ({
  * @property {number} metageneration
  * @property {unknown} [lifecycle]
  * @property {Record<string, string>} [labels]
+ * @property {{ retentionPeriod: string, effectiveTime: string, isLocked?: boolean }} [retentionPolicy]
+ *   As Cloud Storage's: objects younger than `retentionPeriod` seconds can be neither overwritten nor deleted.
  */
 
 /**
@@ -289,6 +291,7 @@ export async function startStorageStandIn(options) {
       storageClass: meta.storageClass,
       ...(meta.lifecycle ? { lifecycle: meta.lifecycle } : {}),
       ...(meta.labels ? { labels: meta.labels } : {}),
+      ...(meta.retentionPolicy ? { retentionPolicy: meta.retentionPolicy } : {}),
       etag: Buffer.from(`meta-${meta.metageneration}`).toString('base64'),
     };
   }
@@ -305,6 +308,35 @@ export async function startStorageStandIn(options) {
       }
       current = path.dirname(current);
     }
+  }
+
+  /**
+   * Cloud Storage refuses to overwrite or delete an object younger than its bucket's retention period (403
+   * `retentionPolicyNotMet`). The object's age counts from its creation (here: its last write, i.e. its generation).
+   * @param {string} bucket @param {ObjectInfo | undefined} o
+   */
+  function checkRetention(bucket, o) {
+    const policy = state.buckets.get(bucket)?.retentionPolicy;
+    if (!o || !policy) return;
+    const until = o.mtimeMs + Number(policy.retentionPeriod) * 1000;
+    if (Date.now() < until) {
+      throw new GcsError(
+        403,
+        'retentionPolicyNotMet',
+        `Object '${bucket}/${o.name}' is subject to bucket's retention policy or object retention and cannot be ` +
+          `deleted or overwritten until ${new Date(until).toISOString()}`,
+      );
+    }
+  }
+
+  /** @param {unknown} raw @returns {BucketMeta['retentionPolicy']} */
+  function retentionFrom(raw) {
+    if (raw === null || raw === undefined) return undefined;
+    const period = Number(/** @type {any} */ (raw).retentionPeriod);
+    if (!Number.isInteger(period) || period < 1 || period > 3_155_760_000) {
+      throw badRequest('Invalid argument: retentionPolicy.retentionPeriod must be 1 to 3155760000 seconds.');
+    }
+    return { retentionPeriod: String(period), effectiveTime: new Date().toISOString() };
   }
 
   /** @param {URLSearchParams} q @param {ObjectInfo | undefined} o */
@@ -387,7 +419,9 @@ export async function startStorageStandIn(options) {
         `Object name [${name}] cannot be stored by the stand-in (empty, "." or ".." segments).`,
       );
     }
-    checkPreconditions(q, await statObject(bucket, name));
+    const existing = await statObject(bucket, name);
+    checkPreconditions(q, existing);
+    checkRetention(bucket, existing);
     const file = path.join(bucketDir(bucket), ...name.split('/'));
     try {
       await fsp.mkdir(path.dirname(file), { recursive: true });
@@ -497,6 +531,7 @@ export async function startStorageStandIn(options) {
           metageneration: 1,
           ...(body.lifecycle ? { lifecycle: body.lifecycle } : {}),
           ...(body.labels ? { labels: body.labels } : {}),
+          ...(body.retentionPolicy ? { retentionPolicy: retentionFrom(body.retentionPolicy) } : {}),
         });
         return { status: 200, body: bucketResource(name, await fsp.stat(bucketDir(name)), base) };
       }
@@ -511,6 +546,21 @@ export async function startStorageStandIn(options) {
         const meta = bucketMeta(bucket);
         if ('lifecycle' in body) meta.lifecycle = body.lifecycle ?? undefined;
         if ('labels' in body) meta.labels = body.labels ?? undefined;
+        if ('retentionPolicy' in body) {
+          if (meta.retentionPolicy?.isLocked) {
+            const period = Number(body.retentionPolicy?.retentionPeriod ?? 0);
+            // A locked policy may only grow (Cloud Storage: 403 on shortening or removing it).
+            if (period < Number(meta.retentionPolicy.retentionPeriod)) {
+              throw new GcsError(
+                403,
+                'forbidden',
+                'Cannot reduce retention period of a locked retention policy.',
+              );
+            }
+          }
+          const next = retentionFrom(body.retentionPolicy);
+          meta.retentionPolicy = next && meta.retentionPolicy?.isLocked ? { ...next, isLocked: true } : next;
+        }
         meta.metageneration += 1;
         return { status: 200, body: bucketResource(bucket, stat, base) };
       }
@@ -522,6 +572,14 @@ export async function startStorageStandIn(options) {
         state.buckets.delete(bucket);
         return { status: 204 };
       }
+    }
+    if (segments[2] === 'lockRetentionPolicy' && method === 'POST') {
+      const stat = await requireBucket(bucket);
+      const meta = bucketMeta(bucket);
+      if (!meta.retentionPolicy) throw badRequest('The bucket has no retention policy to lock.');
+      meta.retentionPolicy = { ...meta.retentionPolicy, isLocked: true };
+      meta.metageneration += 1;
+      return { status: 200, body: bucketResource(bucket, stat, base) };
     }
     if (segments[2] === 'iam') {
       await requireBucket(bucket);
@@ -641,6 +699,7 @@ export async function startStorageStandIn(options) {
       if (method === 'DELETE') {
         if (!o) throw noObject(bucket, name);
         checkPreconditions(q, o);
+        checkRetention(bucket, o);
         await fsp.unlink(o.file);
         state.uploaded.delete(`${bucket}/${name}`);
         hashCache.delete(o.file);

@@ -45,6 +45,8 @@ const TABLE: Record<string, Expected> = {
   'platform-notifyAlerts': {},
   'platform-notifySweep': { timeoutSeconds: 300 },
   'platform-verifyAuditLog': { timeoutSeconds: 300, maxInstances: 2 },
+  'platform-anchorAuditLog': { timeoutSeconds: 60 },
+  'platform-verifyAuditSweep': { timeoutSeconds: 300 },
   'flags-onFlagWritten': {},
   'webhooks-githubWebhook': { timeoutSeconds: 30, maxInstances: 10 },
   'webhooks-onDeliveryRecorded': {},

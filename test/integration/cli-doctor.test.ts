@@ -57,6 +57,11 @@ async function bareState() {
   }
   await control(env('FIRESTORE_ADMIN_STAND_IN_URL'), '/reset');
   await fs.promises.rm(path.join(env('FIREOPS_BUCKETS_DIR'), BUCKET), { recursive: true, force: true });
+  // The audit anchor bucket (AUDIT_ANCHOR_BUCKET's default); its retention lock binds the API, not the test's disk.
+  await fs.promises.rm(path.join(env('FIREOPS_BUCKETS_DIR'), `${PROJECT_ID}-audit-anchors`), {
+    recursive: true,
+    force: true,
+  });
   const res = await fetch(
     `http://${env('FIREBASE_AUTH_EMULATOR_HOST')}/emulator/v1/projects/${PROJECT_ID}/accounts`,
     { method: 'DELETE' },

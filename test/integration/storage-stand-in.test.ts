@@ -211,3 +211,54 @@ describe('buckets: location and IAM', () => {
     }
   });
 });
+
+describe('retention policy', () => {
+  const name = `ret-${RUN}`.toLowerCase();
+  afterAll(() => rmSync(path.join(BUCKETS_DIR, name), { recursive: true, force: true }));
+
+  it('refuses to overwrite or delete an object younger than the retention period (403 retentionPolicyNotMet)', async () => {
+    const [b] = await storage.createBucket(name, { retentionPolicy: { retentionPeriod: 3600 } });
+    const [meta] = await b.getMetadata();
+    expect(meta.retentionPolicy).toMatchObject({ retentionPeriod: '3600' });
+    const file = b.file('anchors/a.json');
+    await file.save('{"v":1}', { resumable: false });
+    const refused = async (p: Promise<unknown>) => {
+      const err: any = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err?.code).toBe(403);
+      expect(err?.errors?.[0]?.reason).toBe('retentionPolicyNotMet');
+    };
+    await refused(file.save('{"v":2}', { resumable: false }));
+    await refused(file.delete());
+    const [content] = await file.download();
+    expect(content.toString()).toBe('{"v":1}');
+    // New names are still accepted.
+    await b.file('anchors/b.json').save('{}', { resumable: false });
+
+    // Locking keeps the policy from being shortened.
+    await b.lock(meta.metageneration);
+    const [locked] = await b.getMetadata();
+    expect(locked.retentionPolicy.isLocked).toBe(true);
+    const shorten: any = await b
+      .setMetadata({ retentionPolicy: { retentionPeriod: 1 } })
+      .catch((e: unknown) => e);
+    expect(shorten?.code).toBe(403);
+  });
+
+  it('allows delete and overwrite once the object is older than the period', async () => {
+    const short = `${name}-s`;
+    const [b] = await storage.createBucket(short, { retentionPolicy: { retentionPeriod: 1 } });
+    try {
+      const file = b.file('x.json');
+      await file.save('1', { resumable: false });
+      await new Promise((r) => setTimeout(r, 1200));
+      await file.save('2', { resumable: false });
+      await new Promise((r) => setTimeout(r, 1200));
+      await file.delete();
+    } finally {
+      rmSync(path.join(BUCKETS_DIR, short), { recursive: true, force: true });
+    }
+  });
+});

@@ -1,7 +1,10 @@
 // verifyAuditLog through the Functions emulator, with ID tokens from the Auth emulator.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fnRequire } from '../support/functions-require';
 import { appendAudit } from '../../functions/src/platform/audit-log';
-import { FUNCTIONS_URL, rest } from '../support/emulators';
+import { FUNCTIONS_URL, PROJECT_ID, rest } from '../support/emulators';
 import { idToken } from '../support/auth';
 
 const url = `${FUNCTIONS_URL}/platform-verifyAuditLog`;
@@ -24,9 +27,26 @@ async function seedStream(stream: string, n: number) {
   }
 }
 
+/** AUDIT_ANCHOR_BUCKET of functions/.env.demo-fireops. */
+const ANCHOR_BUCKET = 'demo-fireops-audit-anchors';
+
 describe('verifyAuditLog', () => {
+  beforeAll(async () => {
+    const { Storage } = fnRequire('@google-cloud/storage');
+    await new Storage({ projectId: PROJECT_ID })
+      .createBucket(ANCHOR_BUCKET, { retentionPolicy: { retentionPeriod: 3600 } })
+      .catch((err: any) => {
+        if (err?.code !== 409) throw err;
+      });
+  });
+
   beforeEach(async () => {
     await rest.clear();
+    // Anchors of earlier tests name streams the clear removed: reset the stand-in's folder (tests only).
+    rmSync(path.join(process.env.FIREOPS_BUCKETS_DIR ?? '', ANCHOR_BUCKET, 'anchors'), {
+      recursive: true,
+      force: true,
+    });
   });
 
   it('refuses callers without a token (401), with a bad token (401) and without the admin claim (403)', async () => {
@@ -58,6 +78,30 @@ describe('verifyAuditLog', () => {
         firstProblem: expect.objectContaining({ problem: 'hash-mismatch', seq: 2, id: 'vtest-000000000002' }),
       }),
     );
+  });
+
+  it('answers in bounded pages: a log bigger than one page is verified across calls, each given the last cursor', async () => {
+    await seedStream('vpages', 7);
+    const admin = await idToken({ admin: true });
+    let query = '?stream=vpages&pageSize=3';
+    const answers: { entriesChecked: number; done: boolean }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await call(query, admin);
+      expect(res.status).toBe(200);
+      expect(res.body.ok).toBe(true);
+      answers.push(res.body);
+      if (res.body.done) break;
+      expect(res.body.next.cursor).toEqual(expect.any(String));
+      query = `?stream=vpages&pageSize=3&cursor=${encodeURIComponent(res.body.next.cursor)}`;
+    }
+    expect(answers.length).toBeGreaterThan(2);
+    expect(answers.reduce((sum: number, a) => sum + a.entriesChecked, 0)).toBe(7);
+    expect(answers.at(-1)).toMatchObject({
+      done: true,
+      anchors: { configured: true },
+      streams: [{ stream: 'vpages', ok: true, lastSeq: 7 }],
+    });
+    expect((await call('?cursor=garbage', admin)).status).toBe(400);
   });
 
   it('refuses an invalid stream name with 400', async () => {

@@ -40,8 +40,21 @@ export interface CliApis {
   getDatabase(id: string): Promise<{ locationId: string } | undefined>;
   createDatabase(id: string, locationId: string): Promise<void>;
 
-  getBucket(name: string): Promise<{ location: string; lifecycle: unknown } | undefined>;
-  createBucket(name: string, location: string, lifecycle: unknown): Promise<void>;
+  getBucket(name: string): Promise<
+    | {
+        location: string;
+        lifecycle: unknown;
+        retentionPolicy?: { retentionPeriod: string; isLocked?: boolean } | undefined;
+      }
+    | undefined
+  >;
+  /** `retentionPeriodSeconds`: a retention policy (not locked: locking is a person's irreversible decision). */
+  createBucket(
+    name: string,
+    location: string,
+    lifecycle: unknown,
+    retentionPeriodSeconds?: number,
+  ): Promise<void>;
   getBucketPolicy(name: string): Promise<Binding[]>;
   setBucketPolicy(name: string, bindings: Binding[]): Promise<void>;
   testBucketPermissions(name: string, member: string, permissions: string[]): Promise<string[]>;
@@ -185,16 +198,24 @@ function commonApis(c: Clients, testAs: TestAs): CliApis {
     async getBucket(name) {
       try {
         const [m] = await c.storage.bucket(name).getMetadata();
-        return { location: String(m.location ?? ''), lifecycle: m.lifecycle };
+        const r = m.retentionPolicy as { retentionPeriod?: string | number; isLocked?: unknown } | undefined;
+        return {
+          location: String(m.location ?? ''),
+          lifecycle: m.lifecycle,
+          retentionPolicy: r
+            ? { retentionPeriod: String(r.retentionPeriod ?? ''), isLocked: r.isLocked === true }
+            : undefined,
+        };
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
       }
     },
-    async createBucket(name, location, lifecycle) {
+    async createBucket(name, location, lifecycle, retentionPeriodSeconds) {
       await c.storage.createBucket(name, {
         location,
         lifecycle: lifecycle as never,
+        ...(retentionPeriodSeconds ? { retentionPolicy: { retentionPeriod: retentionPeriodSeconds } } : {}),
         iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
       });
     },

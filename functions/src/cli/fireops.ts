@@ -127,6 +127,7 @@ function settingsFor(
     local,
     location: values.location ?? env.REGION ?? 'europe-west1',
     bucket: values.bucket ?? `${project}-backups`,
+    anchorBucket: env.AUDIT_ANCHOR_BUCKET || `${project}-audit-anchors`,
     webhookSecretId: env.WEBHOOK_SECRET_ID ?? 'github-webhook-secret',
     githubTokenSecretId: env.GITHUB_TOKEN_SECRET_ID ?? 'github-token',
     drillDatabase: env.DRILL_DATABASE ?? 'restore-drill',

@@ -7,7 +7,9 @@ export type IamResource =
   | { kind: 'project' }
   | { kind: 'secret'; secret: string }
   | { kind: 'bucket' }
-  | { kind: 'topic'; topic: string };
+  | { kind: 'topic'; topic: string }
+  /** The audit anchors' bucket (AUDIT_ANCHOR_BUCKET). */
+  | { kind: 'anchorBucket' };
 
 export interface IamMatrix {
   /** Capability (or merged group) -> service account id (the part before `@`). */
@@ -37,6 +39,8 @@ export function describeResource(r: IamResource): string {
       return 'the backups bucket';
     case 'topic':
       return `topic ${r.topic}`;
+    case 'anchorBucket':
+      return 'the audit anchor bucket';
   }
 }
 

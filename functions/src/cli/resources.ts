@@ -14,6 +14,8 @@ export interface CliSettings {
   /** Firestore location of both databases (e.g. `europe-west1`, `eur3`). */
   location: string;
   bucket: string;
+  /** AUDIT_ANCHOR_BUCKET (empty or absent: the audit log is not anchored, which doctor reports). */
+  anchorBucket?: string;
   webhookSecretId: string;
   githubTokenSecretId: string;
   drillDatabase: string;
@@ -287,6 +289,55 @@ function bucketResource(): Resource {
   };
 }
 
+/** Anchors are kept this long (400 days: longer than a year of audit questions); the lock makes it binding. */
+export const ANCHOR_RETENTION_SECONDS = 400 * 24 * 3600;
+
+function anchorBucketResource(): Resource {
+  return {
+    describe: 'audit anchor bucket (AUDIT_ANCHOR_BUCKET), with a locked retention policy',
+    plan: 'create the audit anchor bucket with a 400-day retention policy (lock it by hand: irreversible)',
+    async check({ apis, settings }) {
+      const name = settings.anchorBucket;
+      if (!name) {
+        return fail(
+          'AUDIT_ANCHOR_BUCKET is not set: the audit log is not anchored',
+          'set AUDIT_ANCHOR_BUCKET in functions/.env.<project>, then fireops bootstrap --apply',
+        );
+      }
+      const b = await apis.getBucket(name);
+      if (!b) return fail(`bucket gs://${name} does not exist`, 'fireops bootstrap --apply');
+      if (!b.retentionPolicy?.retentionPeriod) {
+        return fail(
+          `bucket gs://${name} has no retention policy: anchors can be deleted`,
+          `gcloud storage buckets update gs://${name} --retention-period=${ANCHOR_RETENTION_SECONDS}s`,
+        );
+      }
+      if (!b.retentionPolicy.isLocked) {
+        const fix = `gcloud storage buckets update gs://${name} --lock-retention-period (irreversible; docs/security.md#tamper-evidence)`;
+        return settings.local
+          ? { status: 'skip', reason: `skipped locally: retention policy not locked (${fix})` }
+          : fail(`the retention policy of gs://${name} is not locked: a bucket admin can remove it`, fix);
+      }
+      return ok(`gs://${name}, retention ${b.retentionPolicy.retentionPeriod} s, locked`);
+    },
+    async create({ apis, settings }) {
+      if (!settings.anchorBucket) throw new Error('set AUDIT_ANCHOR_BUCKET first');
+      if (await apis.getBucket(settings.anchorBucket)) {
+        throw new Error(
+          `gs://${settings.anchorBucket} exists without a retention policy: gcloud storage buckets update gs://${settings.anchorBucket} --retention-period=${ANCHOR_RETENTION_SECONDS}s`,
+        );
+      }
+      const d = await apis.getDatabase('(default)');
+      await apis.createBucket(
+        settings.anchorBucket,
+        bucketLocationFor(d?.locationId ?? settings.location),
+        undefined,
+        ANCHOR_RETENTION_SECONDS,
+      );
+    },
+  };
+}
+
 function bucketLocation(): Resource {
   return {
     describe: "backups bucket: location against the (default) database's",
@@ -369,6 +420,12 @@ function accountPermissions(entry: IamMatrix['requiredPermissions'][number]): Re
           if (!(await ctx.apis.getBucket(ctx.settings.bucket)))
             return fail(`${what} missing`, 'fireops bootstrap --apply');
           return report(await ctx.apis.testBucketPermissions(ctx.settings.bucket, member, permissions));
+        case 'anchorBucket': {
+          const name = ctx.settings.anchorBucket;
+          if (!name) return fail('AUDIT_ANCHOR_BUCKET is not set', 'set it in functions/.env.<project>');
+          if (!(await ctx.apis.getBucket(name))) return fail(`${what} missing`, 'fireops bootstrap --apply');
+          return report(await ctx.apis.testBucketPermissions(name, member, permissions));
+        }
         case 'project': {
           const t = ctx.apis.testProjectPermissions?.bind(ctx.apis, member, permissions);
           return needs(ctx, t, 'no Cloud Resource Manager stand-in', report);
@@ -391,6 +448,9 @@ function accountPermissions(entry: IamMatrix['requiredPermissions'][number]): Re
       } else if (resource.kind === 'bucket') {
         const b = await ctx.apis.getBucketPolicy(ctx.settings.bucket);
         await ctx.apis.setBucketPolicy(ctx.settings.bucket, withMember(b, member, roles));
+      } else if (resource.kind === 'anchorBucket' && ctx.settings.anchorBucket) {
+        const b = await ctx.apis.getBucketPolicy(ctx.settings.anchorBucket);
+        await ctx.apis.setBucketPolicy(ctx.settings.anchorBucket, withMember(b, member, roles));
       } else if (resource.kind === 'topic' && ctx.apis.getTopicPolicy && ctx.apis.setTopicPolicy) {
         const b = await ctx.apis.getTopicPolicy(resource.topic);
         await ctx.apis.setTopicPolicy(resource.topic, withMember(b, member, roles));
@@ -416,6 +476,8 @@ function grantCommand(ctx: Ctx, r: IamResource, member: string, roles: string[],
       return `gcloud secrets add-iam-policy-binding ${r.secret} --member=${member} --role=${role}`;
     case 'bucket':
       return `gcloud storage buckets add-iam-policy-binding gs://${ctx.settings.bucket} --member=${member} --role=${role}`;
+    case 'anchorBucket':
+      return `gcloud storage buckets add-iam-policy-binding gs://${ctx.settings.anchorBucket ?? 'AUDIT_ANCHOR_BUCKET'} --member=${member} --role=${role}`;
     case 'topic':
       return `gcloud pubsub topics add-iam-policy-binding ${r.topic} --member=${member} --role=${role}`;
     case 'project':
@@ -563,6 +625,7 @@ export function resources(settings: CliSettings, iam: IamMatrix): Resource[] {
     bucketResource(),
     bucketLocation(),
     firestoreAgentOnBucket(),
+    anchorBucketResource(),
     ...iam.requiredPermissions.map(accountPermissions),
     ...iam.grants.filter((g) => g.resource.kind === 'project').map(projectGrant),
     ttlPolicies(),

@@ -33,3 +33,6 @@ export const CANARY_POLICIES = 'canaryPolicies';
 export const METRICS = 'metrics';
 /** `settings/github`: which repositories and events fireops accepts (webhooks). */
 export const GITHUB_SETTINGS = 'settings/github';
+// --- Anchored audit log (issue 13) ---
+/** `auditCheckpoints/anchorWriter` (the last anchor written) and `auditCheckpoints/verifier` (where the verifier is). */
+export const AUDIT_CHECKPOINTS = 'auditCheckpoints';

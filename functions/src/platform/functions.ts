@@ -9,7 +9,8 @@ import { messageJson } from './pubsub';
 import { handleAlert, sweepAlerts } from './notifier';
 import { groupOptions, readerAccount } from './options';
 import { OPS_ALERTS_TOPIC } from './topics';
-import { handleVerifyAuditLog } from './verify-audit-log';
+import { anchorStore, handleVerifyAuditLog } from './verify-audit-log';
+import { systemClock } from './domain/clock';
 
 const options = groupOptions('platform');
 
@@ -48,4 +49,54 @@ export const notifySweep = onSchedule(
 export const verifyAuditLog = onRequest(
   { ...options, serviceAccount: readerAccount, maxInstances: 2, timeoutSeconds: 300 },
   (req, res) => handleVerifyAuditLog(req, res),
+);
+
+// --- Anchored audit log (issue 13) ---
+
+/**
+ * anchorAuditLog (every 15 minutes): writes the heads of the audit streams that moved to a new object in
+ * AUDIT_ANCHOR_BUCKET (audit-anchor.ts). 15 minutes is the detection window for a consistent rewrite of recent
+ * entries (docs/security.md#tamper-evidence); it costs at most 96 small objects and ~100 reads a day.
+ */
+export const anchorAuditLog = onSchedule(
+  // 60 s: one query of the heads, one read and one write of an object.
+  { ...options, schedule: 'every 15 minutes', timeZone: 'UTC', retryCount: 1, timeoutSeconds: 60 },
+  async (event) => {
+    const log = logger({ function: 'anchorAuditLog' });
+    const store = anchorStore();
+    const { runScheduledOnce } = await import('./scheduled-run.js');
+    const { anchorAuditLog: anchor } = await import('./audit-anchor.js');
+    const run = await runScheduledOnce(
+      'anchorAuditLog',
+      { jobName: event.jobName, scheduleTime: event.scheduleTime },
+      { ttlMs: 2 * 60_000, clock: systemClock },
+      () => anchor(store, systemClock),
+    );
+    if (run.kind === 'ran' && run.value.outcome === 'written') {
+      log.info('audit log anchored', { ...run.value, bucket: store.bucket });
+    }
+  },
+);
+
+/**
+ * verifyAuditSweep (hourly): verifies the log against the anchors from the last checkpoint in bounded pages, for
+ * at most 240 s, and alerts on the first problem (audit-verify-sweep.ts). Starts a pass from genesis every 7 days.
+ */
+export const verifyAuditSweep = onSchedule(
+  { ...options, schedule: 'every 60 minutes', timeZone: 'UTC', retryCount: 0, timeoutSeconds: 300 },
+  async (event) => {
+    const log = logger({ function: 'verifyAuditSweep' });
+    const { runScheduledOnce } = await import('./scheduled-run.js');
+    const { sweepAuditVerification } = await import('./audit-verify-sweep.js');
+    const run = await runScheduledOnce(
+      'verifyAuditSweep',
+      { jobName: event.jobName, scheduleTime: event.scheduleTime },
+      { ttlMs: 5 * 60_000, clock: systemClock },
+      () => sweepAuditVerification(anchorStore(), systemClock, { pageSize: 2000, budgetMs: 240_000 }),
+    );
+    if (run.kind !== 'ran') return;
+    const { problems, ...rest } = run.value;
+    if (run.value.ok) log.info('audit log verified', { ...rest });
+    else log.error('audit log verification found a problem', { ...rest, problems });
+  },
 );

@@ -47,6 +47,8 @@ export type IamResource =
   | { kind: 'project' }
   | { kind: 'secret'; secret: string }
   | { kind: 'bucket' }
+  /** The audit anchors' bucket (AUDIT_ANCHOR_BUCKET), retention-locked. */
+  | { kind: 'anchorBucket' }
   | { kind: 'topic'; topic: string };
 
 /**
@@ -237,6 +239,25 @@ export const GRANTS: readonly Grant[] = [
     resource: project,
     why: 'updating a Cloud Run service acts as its runtime service account',
   },
+  // --- Anchored audit log (issue 13) ---
+  {
+    account: 'platform',
+    role: 'roles/storage.objectCreator',
+    resource: { kind: 'anchorBucket' },
+    why: 'anchorAuditLog creates one anchor object per run; no read, overwrite or delete (the retention lock refuses those to everyone anyway)',
+  },
+  {
+    account: 'platform',
+    role: 'roles/storage.objectViewer',
+    resource: { kind: 'anchorBucket' },
+    why: 'verifyAuditSweep lists and reads the anchors',
+  },
+  {
+    account: 'reader',
+    role: 'roles/storage.objectViewer',
+    resource: { kind: 'anchorBucket' },
+    why: 'verifyAuditLog lists and reads the anchors',
+  },
 ];
 
 /** What each account's code calls, per resource: what `fireops doctor` checks with testIamPermissions. */
@@ -319,4 +340,17 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermissions[] = [
       calledBy: 'platform/alerts.ts',
     }),
   ),
+  // --- Anchored audit log (issue 13) ---
+  {
+    account: 'platform',
+    resource: { kind: 'anchorBucket' },
+    permissions: ['storage.objects.create', 'storage.objects.list', 'storage.objects.get'],
+    calledBy: 'platform/anchor-store.ts (save with ifGenerationMatch 0; getFiles, download for the sweep)',
+  },
+  {
+    account: 'reader',
+    resource: { kind: 'anchorBucket' },
+    permissions: ['storage.objects.list', 'storage.objects.get'],
+    calledBy: 'platform/anchor-store.ts (getFiles, download for verifyAuditLog)',
+  },
 ];

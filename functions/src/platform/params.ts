@@ -211,3 +211,11 @@ export const PROBE_CONCURRENCY = defineInt('PROBE_CONCURRENCY', {
   default: 50,
   description: 'Probes one region runs at once in a cycle.',
 });
+
+// --- Anchored audit log (issue 13) ---
+
+export const AUDIT_ANCHOR_BUCKET = defineString('AUDIT_ANCHOR_BUCKET', {
+  default: '',
+  description:
+    'Cloud Storage bucket (with a locked retention policy) that platform-anchorAuditLog writes audit stream heads to; empty: {project}-audit-anchors.',
+});

@@ -102,7 +102,9 @@ export type ChainProblem =
   | 'missing-entry' // a sequence number is absent: deleted
   | 'out-of-order' // sequence numbers not increasing, or the id does not match the sequence: reordered
   | 'wrong-stream' // the entry claims another stream
-  | 'head-mismatch'; // the stream head disagrees with the last entry: entries removed from the end
+  | 'head-mismatch' // the stream head disagrees with the last entry: entries removed from the end
+  | 'anchor-mismatch' // the anchored hash of seq N (Cloud Storage) differs from the stored entry N: rewritten
+  | 'anchor-chain'; // an anchor object does not name its predecessor's digest: anchors removed or forged
 
 export interface ChainReport {
   stream: string;
@@ -122,7 +124,21 @@ export class ChainVerifier {
   private checked = 0;
   private problem: ChainReport['firstProblem'];
 
-  constructor(readonly stream: string) {}
+  /** `start`: the last entry already verified (a checkpoint); the walk goes on from the entry after it. */
+  constructor(
+    readonly stream: string,
+    start?: { seq: number; hash: string },
+  ) {
+    if (start && start.seq > 0) {
+      this.expectedSeq = start.seq + 1;
+      this.prevHash = start.hash;
+    }
+  }
+
+  /** The last entry verified so far (seq 0 and the genesis hash before the first). */
+  get position(): { seq: number; hash: string } {
+    return { seq: this.expectedSeq - 1, hash: this.prevHash };
+  }
 
   get failed(): boolean {
     return this.problem !== undefined;
