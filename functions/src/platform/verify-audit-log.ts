@@ -1,5 +1,6 @@
-// HTTPS, admins only: walks the audit log's hash chains and reports the first broken or missing link per stream.
-//   GET /verifyAuditLog?stream=flags      Authorization: Bearer <Firebase ID token with custom claim admin=true>
+// HTTPS, any fireops role (viewer and up): walks the audit log's hash chains and reports the first broken or
+// missing link per stream. Verifying changes nothing, so a viewer may ask (docs/security.md#who-may-do-what).
+//   GET /verifyAuditLog?stream=flags      Authorization: Bearer <Firebase ID token with custom claim role (or admin=true)>
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { listAuditStreams, verifyAuditStream } from './audit-log';
@@ -7,8 +8,9 @@ import { adminApp } from './firestore';
 import { logger } from './logger';
 import { STREAM_PATTERN } from './domain/audit-chain';
 import { sendHttpError } from './error-mapping';
+import { roleOf } from './domain/roles';
 
-export type TokenVerifier = (idToken: string) => Promise<{ uid: string; admin?: unknown }>;
+export type TokenVerifier = (idToken: string) => Promise<{ uid: string; admin?: unknown; role?: unknown }>;
 
 const firebaseTokenVerifier: TokenVerifier = async (idToken) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (cold start)
@@ -38,8 +40,8 @@ export async function handleVerifyAuditLog(
     res.status(401).json({ error: 'invalid token' });
     return;
   }
-  if (claims.admin !== true) {
-    res.status(403).json({ error: 'admin claim required' });
+  if (roleOf(claims) === null) {
+    res.status(403).json({ error: 'a fireops role (viewer or above) is required' });
     return;
   }
   try {
