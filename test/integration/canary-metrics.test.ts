@@ -229,8 +229,11 @@ describe('canary-metrics', () => {
     expect((await ingestMetricWindow(msg(body, messageId))).outcome).toBe('duplicate');
     expect((await ingestMetricWindow(msg({ ...body, errors: 9 }, messageId))).outcome).toBe('duplicate');
     expect((await windowRef(service, minuteMs, 'canary').get()).data()).toEqual(first);
-    // A new message of the same shard replaces it (one message per shard and minute).
-    expect((await ingestMetricWindow(msg({ ...body, errors: 2 }, unique('m')))).outcome).toBe('stored');
-    expect((await windowRef(service, minuteMs, 'canary').get()).get('shards.i0.errors')).toBe(2);
+    // Counts are the shard's totals so far: a newer message (more requests) replaces it, an older one is stale.
+    const newer = { ...body, requests: 20, errors: 2, latencyMs: { '100': 18 } };
+    expect((await ingestMetricWindow(msg(newer, unique('m')))).outcome).toBe('stored');
+    expect((await ingestMetricWindow(msg({ ...body, requests: 15 }, unique('m')))).outcome).toBe('stale');
+    const shard = (await windowRef(service, minuteMs, 'canary').get()).get('shards')?.i0;
+    expect(shard).toMatchObject({ requests: 20, errors: 2, latencyMs: { '100': 18 } });
   });
 });

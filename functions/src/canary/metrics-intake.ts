@@ -13,7 +13,7 @@ import { systemClock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
-import { db } from '../platform/firestore';
+import { db, firestoreModule } from '../platform/firestore';
 import { runOnce } from '../platform/idempotency';
 import { METRICS } from '../platform/collections';
 
@@ -31,12 +31,16 @@ export interface MetricMessage {
 export type IngestOutcome =
   | { outcome: 'stored'; path: string }
   | { outcome: 'duplicate' }
+  /** An older message of a shard whose stored counts are higher. */
+  | { outcome: 'stale' }
   | { outcome: 'refused'; reason: string; field?: string | undefined };
 
 /**
  * Validates one message and stores its shard; once per message id (processedEvents `cloudevent:metrics:{id}`), so
- * a redelivery neither writes again nor overwrites a later message of the same shard. A refused message is
- * audited (stream `metrics`) and alerted (one alert per service and hour), and never retried.
+ * a redelivery writes nothing. A message carries its shard's totals of the minute so far and replaces the stored
+ * shard unless that one counts more requests (then it is older: `stale`), so duplicates under new ids and
+ * reordering cannot double-count or roll back. A refused message is audited (stream `metrics`) and alerted (one
+ * alert per service and hour), and never retried.
  */
 export async function ingestMetricWindow(
   msg: MetricMessage,
@@ -53,33 +57,31 @@ export async function ingestMetricWindow(
   const path = `${METRICS}/${service}/windows/${minuteMs}_${cohort}`;
   const ref = db().doc(path);
   const writer = msg.attributes.writer;
+  const shardData = {
+    requests,
+    errors,
+    latencyMs: latencyMs ?? {},
+    messageId: msg.messageId,
+    publishedAtMs: msg.publishTimeMs,
+    ...(writer && /^[\w.@:-]{1,200}$/.test(writer) ? { writer } : {}),
+  };
   const result = await runOnce(
     'cloudevent',
     `metrics:${msg.messageId}`,
-    ({ tx }) => {
-      tx.set(
-        ref,
-        {
-          service,
-          cohort,
-          minuteMs,
-          shards: {
-            [shard]: {
-              requests,
-              errors,
-              latencyMs: latencyMs ?? {},
-              messageId: msg.messageId,
-              publishedAtMs: msg.publishTimeMs,
-              ...(writer && /^[\w.@:-]{1,200}$/.test(writer) ? { writer } : {}),
-            },
-          },
-        },
-        { merge: true },
-      );
-      return Promise.resolve({ value: undefined });
+    async ({ tx }) => {
+      const snap = await tx.get(ref);
+      const current = (snap.data()?.shards as Record<string, { requests?: unknown }> | undefined)?.[shard];
+      // Counts are the shard's totals of the minute so far: they only grow, so a smaller one is an older message
+      // arriving late (or a publisher's retry of one) and is not stored.
+      const stale = typeof current?.requests === 'number' && current.requests > requests;
+      if (stale) return { value: false };
+      if (snap.exists) tx.update(ref, new (firestoreModule().FieldPath)('shards', shard), shardData);
+      else tx.set(ref, { service, cohort, minuteMs, shards: { [shard]: shardData } });
+      return { value: true };
     },
     { clock },
   );
+  if (!result.duplicate && !result.value) return { outcome: 'stale' };
   return result.duplicate ? { outcome: 'duplicate' } : { outcome: 'stored', path };
 }
 

@@ -321,7 +321,10 @@ export const metricWindowMessageSchema = z
       .int()
       .positive()
       .refine((v) => v % 60_000 === 0, 'must be the start of a minute (a multiple of 60000)'),
-    /** The writing instance; one message per shard and minute, a later one for the same shard replaces it. */
+    /**
+     * The writing instance. Counts are this shard's totals of the minute so far (not deltas): the stored shard is
+     * replaced by a message counting at least as many requests.
+     */
     shard: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-"'),
     requests: z.number().int().min(0).max(COUNT_MAX),
     errors: z.number().int().min(0).max(COUNT_MAX),
