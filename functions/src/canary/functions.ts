@@ -104,7 +104,9 @@ export const canaryController = onSchedule(
  * is refused (audited, alerted) and acknowledged, never redelivered forever. Runs as the canary account.
  */
 export const ingestMetrics = onMessagePublished(
-  { ...options, topic: CANARY_METRICS_TOPIC, retry: true, timeoutSeconds: 60 },
+  // Default 60 s (one transaction per message). At most 10 instances: the publishers are not fireops, so a flood
+  // waits in the subscription instead of scaling Firestore writes (and cost) without bound.
+  { ...options, topic: CANARY_METRICS_TOPIC, retry: true, maxInstances: 10 },
   async (event) => {
     const log = logger({ correlationId: event.id, function: 'ingestMetrics' });
     await runEventHandler(log, async () => {
