@@ -66,6 +66,7 @@ const TABLE: Record<string, Expected> = {
   'canary-onRolloutCommand': {},
   'canary-canaryKick': { timeoutSeconds: 120 },
   'canary-canaryController': { timeoutSeconds: 60 },
+  'canary-ingestMetrics': { maxInstances: 10 },
 };
 /** One scheduled function per probe region: same options whatever PROBE_REGIONS holds. */
 const PROBE_CYCLE: Expected = { timeoutSeconds: 55, availableMemoryMb: 512 };

@@ -250,7 +250,7 @@ describe('fireops doctor and bootstrap on the local suite', () => {
       },
       { what: 'two audit entries for the admin claim' },
     );
-    expect(entries.map((e) => String(e.action)).sort()).toEqual(['admin.granted', 'admin.revoked']);
+    expect(entries.map((e) => String(e.action)).sort()).toEqual(['role.granted', 'role.revoked']);
   });
 
   it('the real bin grants and revokes the admin claim', async () => {
@@ -264,7 +264,29 @@ describe('fireops doctor and bootstrap on the local suite', () => {
         env: process.env,
       },
     );
-    expect(stdout).toContain('admin false -> true');
-    expect((await auth().getUserByEmail('bin-user@example.com')).customClaims?.admin).toBe(true);
+    expect(stdout).toContain('role none -> admin');
+    expect((await auth().getUserByEmail('bin-user@example.com')).customClaims).toMatchObject({
+      role: 'admin',
+      admin: true,
+    });
+  });
+
+  it('grant-role and revoke-role set one role; revoking a role the user does not hold changes nothing', async () => {
+    await auth().createUser({ email: 'operator@example.com' });
+    expect((await cli('grant-role', 'operator', 'operator@example.com', '--project', PROJECT_ID)).code).toBe(
+      0,
+    );
+    let user = await auth().getUserByEmail('operator@example.com');
+    expect(user.customClaims).toEqual({ role: 'operator' });
+    expect((await cli('grant-role', 'root', 'operator@example.com', '--project', PROJECT_ID)).code).toBe(2);
+    expect((await cli('revoke-role', 'viewer', 'operator@example.com', '--project', PROJECT_ID)).code).toBe(
+      0,
+    );
+    expect((await auth().getUserByEmail('operator@example.com')).customClaims).toEqual({ role: 'operator' });
+    expect((await cli('revoke-role', 'operator', 'operator@example.com', '--project', PROJECT_ID)).code).toBe(
+      0,
+    );
+    user = await auth().getUserByEmail('operator@example.com');
+    expect(user.customClaims?.role).toBeUndefined();
   });
 });

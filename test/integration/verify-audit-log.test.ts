@@ -53,6 +53,14 @@ describe('verifyAuditLog', () => {
     expect((await call('')).status).toBe(401);
     expect((await call('', 'not-a-jwt')).status).toBe(401);
     expect((await call('', await idToken())).status).toBe(403);
+    expect((await call('', await idToken({ role: 'root' }))).status).toBe(403);
+  });
+
+  it.each(['viewer', 'operator', 'securityAdmin', 'admin'])('a %s may verify', async (role) => {
+    await seedStream('vrole', 1);
+    const res = await call('?stream=vrole', await idToken({ role }));
+    expect(res.status).toBe(200);
+    expect(res.body.ok).toBe(true);
   });
 
   it('reports an intact stream as ok, and names the entry an admin edited in the console', async () => {

@@ -38,13 +38,21 @@ function emulatorHostPort(): { host: string; port: number } {
 
 // --- contexts --------------------------------------------------------------------------------------
 
-type Who = 'admin' | 'user' | 'anon';
-const WHO: Who[] = ['admin', 'user', 'anon'];
+// Roles (docs/security.md#who-may-do-what): `role` claim; `admin: true` is the legacy claim, still 'admin'.
+type Role = 'viewer' | 'operator' | 'securityAdmin' | 'admin' | 'legacyAdmin';
+type Who = Role | 'user' | 'anon';
+const ROLES: Role[] = ['viewer', 'operator', 'securityAdmin', 'admin', 'legacyAdmin'];
+const WHO: Who[] = [...ROLES, 'user', 'anon'];
 
 function ctx(who: Who): RulesTestContext {
   switch (who) {
+    case 'legacyAdmin':
+      return testEnv.authenticatedContext('legacy-admin-uid', { admin: true });
     case 'admin':
-      return testEnv.authenticatedContext('admin-uid', { admin: true });
+    case 'viewer':
+    case 'operator':
+    case 'securityAdmin':
+      return testEnv.authenticatedContext(`${who}-uid`, { role: who });
     case 'user':
       return testEnv.authenticatedContext('user-uid');
     case 'anon':
@@ -78,38 +86,50 @@ interface Target {
   id: string;
   /** A valid document for this collection. */
   data: DocumentData;
+  /** The roles that may write it (configuration collections). */
+  writers?: Role[];
 }
 
 const docPath = (t: Target): string => `${t.collectionPath}/${t.id}`;
+
+const OPERATORS: Role[] = ['operator', 'admin', 'legacyAdmin'];
+const SECURITY: Role[] = ['securityAdmin', 'admin', 'legacyAdmin'];
+const nonWriters = (t: Target): Who[] => WHO.filter((w) => !(t.writers ?? []).includes(w as Role));
 
 const CONFIG: Target[] = [
   {
     name: 'flags',
     collectionPath: 'flags',
+    writers: OPERATORS,
     id: 'newCheckout',
     data: { enabled: true, rolloutPercent: 25, description: 'new checkout flow' },
   },
   {
     name: 'settings',
     collectionPath: 'settings',
+    writers: SECURITY,
     id: 'global',
     data: { timezone: 'UTC', retentionDays: 30 },
   },
   {
     name: 'secretPolicies',
     collectionPath: 'secretPolicies',
+    writers: SECURITY,
     id: 'stripe-api-key',
     data: { rotateEveryDays: 90, owner: 'payments' },
   },
   {
     name: 'healthChecks',
     collectionPath: 'healthChecks',
+    // Without headerSecrets: operators and security admins (see 'healthChecks with headerSecrets').
+    writers: [...OPERATORS, 'securityAdmin'],
     id: 'api-health',
     data: { url: 'https://api.example.com/health', intervalSeconds: 60 },
   },
   {
     name: 'canaryPolicies',
     collectionPath: 'canaryPolicies',
+    writers: OPERATORS,
     id: 'payments-api',
     data: { steps: [5, 25, 50, 100], maxErrorRate: 0.01 },
   },
@@ -188,12 +208,12 @@ describe('reads', () => {
       await seed(docPath(t), t.data);
     });
 
-    it('admin may get', async () => {
-      await assertSucceeds(getDoc(doc(db('admin'), docPath(t))));
+    it.each(ROLES)('%s may get', async (who) => {
+      await assertSucceeds(getDoc(doc(db(who), docPath(t))));
     });
 
-    it('admin may list', async () => {
-      await assertSucceeds(getDocs(collection(db('admin'), t.collectionPath)));
+    it.each(ROLES)('%s may list', async (who) => {
+      await assertSucceeds(getDocs(collection(db(who), t.collectionPath)));
     });
 
     it.each(['user', 'anon'] as const)('%s may not get', async (who) => {
@@ -209,8 +229,11 @@ describe('reads', () => {
     ['admin: false', { admin: false }],
     ["admin: 'true' (string)", { admin: 'true' }],
     ['admin: 1', { admin: 1 }],
-    ['role: admin', { role: 'admin' }],
-  ])('a token with %s is not an admin', async (_label, claims) => {
+    ["role: 'Admin' (wrong case)", { role: 'Admin' }],
+    ["role: 'root'", { role: 'root' }],
+    ["role: ['admin'] (a list)", { role: ['admin'] }],
+    ['roles: { admin: true }', { roles: { admin: true } }],
+  ])('a token with %s has no role', async (_label, claims) => {
     await seed('flags/newCheckout', { enabled: true });
     await assertFails(getDoc(doc(dbWithClaims(claims), 'flags/newCheckout')));
     await assertFails(getDocs(collection(dbWithClaims(claims), 'auditLog')));
@@ -247,23 +270,23 @@ describe('system collections are never client-writable', () => {
 
 describe('configuration collections', () => {
   describe.each(CONFIG)('$name', (t) => {
-    it('admin may create a valid document', async () => {
-      await assertSucceeds(setDoc(doc(db('admin'), docPath(t)), t.data));
+    it.each(t.writers!)('%s may create a valid document', async (who) => {
+      await assertSucceeds(setDoc(doc(db(who), docPath(t)), t.data));
     });
 
-    it('admin may update', async () => {
+    it.each(t.writers!)('%s may update', async (who) => {
       await seed(docPath(t), t.data);
-      await assertSucceeds(setDoc(doc(db('admin'), docPath(t)), t.data));
+      await assertSucceeds(setDoc(doc(db(who), docPath(t)), t.data));
       const [firstKey] = Object.keys(t.data);
-      await assertSucceeds(updateDoc(doc(db('admin'), docPath(t)), { [firstKey!]: t.data[firstKey!] }));
+      await assertSucceeds(updateDoc(doc(db(who), docPath(t)), { [firstKey!]: t.data[firstKey!] }));
     });
 
-    it('admin may delete', async () => {
+    it.each(t.writers!)('%s may delete', async (who) => {
       await seed(docPath(t), t.data);
-      await assertSucceeds(deleteDoc(doc(db('admin'), docPath(t))));
+      await assertSucceeds(deleteDoc(doc(db(who), docPath(t))));
     });
 
-    it.each(['user', 'anon'] as const)('%s may not create, update or delete', async (who) => {
+    it.each(nonWriters(t))('%s may not create, update or delete', async (who) => {
       await assertFails(setDoc(doc(db(who), `${t.collectionPath}/fresh`), t.data));
       await seed(docPath(t), t.data);
       await assertFails(setDoc(doc(db(who), docPath(t)), t.data));
@@ -285,6 +308,36 @@ describe('configuration collections', () => {
   it('admin may not write a settings document with too many top-level keys', async () => {
     const huge = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
     await assertFails(setDoc(doc(db('admin'), 'settings/global'), huge));
+  });
+});
+
+// --- health checks that send secrets --------------------------------------------------------------
+
+describe('healthChecks with headerSecrets', () => {
+  const path = 'healthChecks/api-health';
+  const plain = { url: 'https://api.example.com/health', intervalSeconds: 60 };
+  const withSecret = { ...plain, headerSecrets: { 'X-Api-Key': 'api-key-secret' } };
+
+  it.each(['securityAdmin', 'admin', 'legacyAdmin'] as const)('%s may name a secret', async (who) => {
+    await assertSucceeds(setDoc(doc(db(who), path), withSecret));
+    await assertSucceeds(updateDoc(doc(db(who), path), { intervalSeconds: 30 }));
+    await assertSucceeds(deleteDoc(doc(db(who), path)));
+  });
+
+  it('an operator may not create, add, change, strip or delete headerSecrets', async () => {
+    await assertFails(setDoc(doc(db('operator'), path), withSecret));
+    await seed(path, plain);
+    await assertFails(updateDoc(doc(db('operator'), path), { headerSecrets: { 'X-Api-Key': 'other' } }));
+    await seed(path, withSecret);
+    await assertFails(updateDoc(doc(db('operator'), path), { intervalSeconds: 30 }));
+    await assertFails(setDoc(doc(db('operator'), path), plain));
+    await assertFails(deleteDoc(doc(db('operator'), path)));
+  });
+
+  it('a viewer may read it but not write it', async () => {
+    await seed(path, withSecret);
+    await assertSucceeds(getDoc(doc(db('viewer'), path)));
+    await assertFails(updateDoc(doc(db('viewer'), path), { intervalSeconds: 30 }));
   });
 });
 
@@ -406,11 +459,15 @@ describe('rollouts', () => {
     await assertFails(deleteDoc(doc(db('admin'), path)));
   });
 
-  it.each(['user', 'anon'] as const)('%s may not set a command', async (who) => {
+  it.each(OPERATORS)('%s may set a command', async (who) => {
+    await assertSucceeds(updateDoc(doc(db(who), path), { command: { action: 'pause', reason: 'r' } }));
+  });
+
+  it.each(['viewer', 'securityAdmin', 'user', 'anon'] as const)('%s may not set a command', async (who) => {
     await assertFails(updateDoc(doc(db(who), path), { command: { action: 'approve', reason: 'r' } }));
   });
 
-  it.each(['user', 'anon'] as const)('%s may not create or delete', async (who) => {
+  it.each(WHO)('%s may not create or delete', async (who) => {
     await assertFails(setDoc(doc(db(who), 'rollouts/r-2'), ROLLOUT.data));
     await assertFails(deleteDoc(doc(db(who), path)));
   });

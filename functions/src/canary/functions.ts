@@ -10,7 +10,7 @@ import { TransientError, ValidationError } from '../platform/domain/errors';
 import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { logger } from '../platform/logger';
 import { groupOptions } from '../platform/options';
-import { CANARY_KICK_TOPIC } from '../platform/topics';
+import { CANARY_KICK_TOPIC, CANARY_METRICS_TOPIC } from '../platform/topics';
 import type { RolloutRequest } from '../webhooks/domain/routing';
 import { ROLLOUT_REQUESTS } from '../platform/collections';
 import { controller, handleRolloutCommand, kick } from './commands';
@@ -125,3 +125,38 @@ function writtenAtMs(
   const parsed = Date.parse(time);
   return Number.isFinite(parsed) ? parsed : undefined;
 }
+
+/**
+ * ingestMetrics (Pub/Sub `canary-metrics`, issue 13.A): one metric window a service published, validated and stored
+ * in metrics/{service}/windows (canary/metrics-intake.ts). Retried on infrastructure errors only: an invalid message
+ * is refused (audited, alerted) and acknowledged, never redelivered forever. Runs as the canary account.
+ */
+export const ingestMetrics = onMessagePublished(
+  // Default 60 s (one transaction per message). At most 10 instances: the publishers are not fireops, so a flood
+  // waits in the subscription instead of scaling Firestore writes (and cost) without bound.
+  { ...options, topic: CANARY_METRICS_TOPIC, retry: true, maxInstances: 10 },
+  async (event) => {
+    const log = logger({ correlationId: event.id, function: 'ingestMetrics' });
+    await runEventHandler(
+      log,
+      async () => {
+        const { ingestMetricWindow } = await import('./metrics-intake.js');
+        const message = event.data.message;
+        const result = await ingestMetricWindow({
+          messageId: message.messageId,
+          publishTimeMs: Date.parse(message.publishTime) || Date.now(),
+          data: Buffer.from(message.data ?? '', 'base64'),
+          attributes: message.attributes ?? {},
+        });
+        if (result.outcome === 'refused')
+          log.error('metric window refused', {
+            messageId: message.messageId,
+            reason: result.reason,
+            field: result.field,
+          });
+        else log.info('metric window', { messageId: message.messageId, ...result });
+      },
+      { event: eventMeta(event) },
+    );
+  },
+);

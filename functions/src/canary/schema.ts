@@ -295,4 +295,60 @@ export const rolloutCommandSchema = z.strictObject({
 
 export type RolloutCommandInput = z.infer<typeof rolloutCommandSchema>;
 
+// ------------------------------------------------------------------------------ metric windows (issue 13.A)
+
+/** The largest message `canary-ingestMetrics` reads (bytes of the JSON body); bigger ones are refused unread. */
+export const METRIC_MESSAGE_MAX_BYTES = 8 * 1024;
+/** How old a window may be when it arrives: older ones could only rewrite judged history. */
+export const METRIC_WINDOW_MAX_AGE_MS = 24 * 3600_000;
+/** How far a window's minute may lie ahead of fireops' clock (clock skew of the writer). */
+export const METRIC_WINDOW_MAX_SKEW_MS = 60_000;
+const COUNT_MAX = 1_000_000_000;
+
+/**
+ * One shard (instance) of one cohort's minute, as a service publishes it on `canary-metrics`. It lands as
+ * `metrics/{service}/windows/{minuteMs}_{cohort}` field `shards.{shard}`, the shape the canary reads. Freshness
+ * (not in the future, not older than METRIC_WINDOW_MAX_AGE_MS) needs a clock: canary/metrics-intake.ts checks it.
+ */
+export const metricWindowMessageSchema = z
+  .strictObject({
+    /** canaryPolicies/{service} id. */
+    service: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a canaryPolicies document id'),
+    cohort,
+    /** Start of the minute (ms since the epoch, a whole minute). */
+    minuteMs: z
+      .number()
+      .int()
+      .positive()
+      .refine((v) => v % 60_000 === 0, 'must be the start of a minute (a multiple of 60000)'),
+    /**
+     * The writing instance. Counts are this shard's totals of the minute so far (not deltas): the stored shard is
+     * replaced by a message counting at least as many requests.
+     */
+    shard: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-"'),
+    requests: z.number().int().min(0).max(COUNT_MAX),
+    errors: z.number().int().min(0).max(COUNT_MAX),
+    /** Successful requests by latency bucket (canary/domain/judge.ts `latencyBucket`): bound in ms, or 'inf'. */
+    latencyMs: z
+      .record(
+        z.string().regex(/^(?:[1-9][0-9]{0,6}|inf)$/, 'must be a bucket bound in ms (1-9999999) or "inf"'),
+        z.number().int().min(0).max(COUNT_MAX),
+      )
+      .refine((r) => Object.keys(r).length <= 32, 'at most 32 buckets')
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.errors > m.requests)
+      ctx.addIssue({ code: 'custom', path: ['errors'], message: `must be <= requests (${m.requests})` });
+    const bucketed = Object.values(m.latencyMs ?? {}).reduce((a, b) => a + b, 0);
+    if (bucketed > m.requests - m.errors)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['latencyMs'],
+        message: `counts ${bucketed} successful requests, more than requests - errors (${m.requests - m.errors})`,
+      });
+  });
+
+export type MetricWindowMessage = z.infer<typeof metricWindowMessageSchema>;
+
 export { formatZodError, parseOrThrow } from '../platform/validation';

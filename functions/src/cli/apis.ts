@@ -11,6 +11,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { v1 } from '@google-cloud/firestore';
 import type { Auth } from 'firebase-admin/auth';
+import { claimsWithRole, claimsWithoutRole, roleOf, type Role } from '../platform/domain/roles';
 import type { GoogleAuth } from 'google-auth-library';
 import { emulatorClientOptions } from '../platform/secret-manager';
 
@@ -62,9 +63,13 @@ export interface CliApis {
   topicExists(topic: string): Promise<boolean>;
   createTopic(topic: string): Promise<void>;
 
-  /** Emails of users whose custom claims carry `admin: true`. */
+  /** Emails of users whose custom claims make them 'admin' (`role: 'admin'` or the legacy `admin: true`). */
   adminUsers(): Promise<string[]>;
-  setAdminClaim(email: string, admin: boolean): Promise<{ uid: string; before: boolean }>;
+  /** Grants or revokes a role (platform/domain/roles.ts); the other custom claims are kept. */
+  setRoleClaim(
+    email: string,
+    change: { grant: Role } | { revoke: Role },
+  ): Promise<{ uid: string; before: Role | null; after: Role | null }>;
 
   // Not answered by the local suite (see the header).
   projectNumber?(): Promise<string>;
@@ -246,19 +251,18 @@ function commonApis(c: Clients, testAs: TestAs): CliApis {
       let pageToken: string | undefined;
       do {
         const page = await c.auth.listUsers(1000, pageToken);
-        for (const u of page.users) if (u.customClaims?.admin === true) out.push(u.email ?? u.uid);
+        for (const u of page.users) if (roleOf(u.customClaims) === 'admin') out.push(u.email ?? u.uid);
         pageToken = page.pageToken;
       } while (pageToken);
       return out;
     },
-    async setAdminClaim(email, admin) {
+    async setRoleClaim(email, change) {
       const user = await c.auth.getUserByEmail(email);
       const claims = { ...(user.customClaims ?? {}) };
-      const before = claims.admin === true;
-      if (admin) claims.admin = true;
-      else delete claims.admin;
-      await c.auth.setCustomUserClaims(user.uid, claims);
-      return { uid: user.uid, before };
+      const next =
+        'grant' in change ? claimsWithRole(claims, change.grant) : claimsWithoutRole(claims, change.revoke);
+      await c.auth.setCustomUserClaims(user.uid, next);
+      return { uid: user.uid, before: roleOf(claims), after: roleOf(next) };
     },
   };
 }

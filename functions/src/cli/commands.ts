@@ -2,6 +2,7 @@
 // tests run them in-process against the local suite; fireops.ts builds the production ones.
 import crypto from 'node:crypto';
 import type { Actor } from '../platform/domain/audit-chain';
+import type { Role } from '../platform/domain/roles';
 import type { CheckResult, Ctx, Resource } from './resources';
 import { resources } from './resources';
 
@@ -96,8 +97,11 @@ export async function bootstrap(ctx: Ctx, out: Out, { apply }: { apply: boolean 
   return report;
 }
 
-export interface AdminClaimDeps {
-  setAdminClaim(email: string, admin: boolean): Promise<{ uid: string; before: boolean }>;
+export interface RoleClaimDeps {
+  setRoleClaim(
+    email: string,
+    change: { grant: Role } | { revoke: Role },
+  ): Promise<{ uid: string; before: Role | null; after: Role | null }>;
   appendAudit(
     stream: string,
     input: {
@@ -106,34 +110,46 @@ export interface AdminClaimDeps {
       target: string;
       reason: string;
       correlationId: string;
-      before?: boolean;
-      after?: boolean;
+      before?: Role | null;
+      after?: Role | null;
     },
   ): Promise<unknown>;
 }
 
-/** Audit stream of admin-claim changes. */
+/** Audit stream of role changes (named before roles existed: it held the admin claim's changes). */
 export const ADMINS_STREAM = 'admins';
 
-/** Sets or removes `admin: true` on the user, and audits it (also when nothing changed, as an attempt). */
-export async function setAdmin(
-  deps: AdminClaimDeps,
+/**
+ * Grants or revokes a role and audits it (also when nothing changed, as an attempt). Actions `role.granted` /
+ * `role.revoked`, `before` / `after` the role names (null: none).
+ */
+export async function setRole(
+  deps: RoleClaimDeps,
   out: Out,
-  { email, admin, actor, reason }: { email: string; admin: boolean; actor: Actor; reason: string },
+  {
+    email,
+    role,
+    grant,
+    actor,
+    reason,
+  }: { email: string; role: Role; grant: boolean; actor: Actor; reason: string },
 ): Promise<number> {
-  const { uid, before } = await deps.setAdminClaim(email, admin);
+  const { uid, before, after } = await deps.setRoleClaim(email, grant ? { grant: role } : { revoke: role });
   await deps.appendAudit(ADMINS_STREAM, {
     actor,
-    action: admin ? 'admin.granted' : 'admin.revoked',
+    action: grant ? 'role.granted' : 'role.revoked',
     target: `users/${uid}`,
     reason,
     correlationId: crypto.randomUUID(),
     before,
-    after: admin,
+    after,
   });
+  const show = (r: Role | null) => r ?? 'none';
   out(
-    `${email} (${uid}): admin ${before === admin ? `already ${admin}` : `${before} -> ${admin}`}; audited in stream ${ADMINS_STREAM}` +
-      (admin !== before ? ' (takes effect when the user next refreshes the ID token, within an hour)' : ''),
+    `${email} (${uid}): role ${before === after ? `already ${show(after)}` : `${show(before)} -> ${show(after)}`}` +
+      (!grant && before !== role ? ` (does not hold ${role}; nothing revoked)` : '') +
+      `; audited in stream ${ADMINS_STREAM}` +
+      (after !== before ? ' (takes effect when the user next refreshes the ID token, within an hour)' : ''),
   );
   return 0;
 }

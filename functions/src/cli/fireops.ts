@@ -3,8 +3,10 @@
 //
 //   fireops doctor --project P [--local]               read-only preflight; exit 1 on any failure
 //   fireops bootstrap --project P [--apply] [--local]  the plan of what is missing; --apply creates it
-//   fireops grant-admin EMAIL --project P [--reason R] the `admin` custom claim, audited (stream `admins`)
-//   fireops revoke-admin EMAIL --project P [--reason R]
+//   fireops grant-role ROLE EMAIL --project P [--reason R]  ROLE: viewer|operator|securityAdmin|admin, the
+//                                                       custom claim `role`, audited (stream `admins`)
+//   fireops revoke-role ROLE EMAIL --project P [--reason R]
+//   fireops grant-admin|revoke-admin EMAIL ...          aliases of grant-role|revoke-role admin
 //   options: --location L (Firestore location, default europe-west1), --bucket B (default P-backups),
 //            --github-token-file F (bootstrap: the GitHub token's first version), --actor EMAIL (who acts)
 //
@@ -31,7 +33,8 @@ import { adminApp } from '../platform/firestore';
 import { localApis, productionApis, type CliApis } from './apis';
 import type { IamMatrix } from './iam-contract';
 import { matrixFromModule } from './iam-contract';
-import { bootstrap, doctor, setAdmin, type Out } from './commands';
+import { bootstrap, doctor, setRole, type Out } from './commands';
+import { isRole, ROLES } from '../platform/domain/roles';
 import type { CliSettings, IndexesJson } from './resources';
 
 /** The repository root (functions/lib/cli -> ../../..), where firestore.rules and firestore.indexes.json live. */
@@ -45,10 +48,10 @@ export interface RunDeps {
   /** platform/iam.ts when absent. */
   iam?: IamMatrix;
   /** Appends an audit entry (platform/audit-log.ts when absent). */
-  appendAudit?: Parameters<typeof setAdmin>[0]['appendAudit'];
+  appendAudit?: Parameters<typeof setRole>[0]['appendAudit'];
 }
 
-const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-admin|revoke-admin EMAIL --project P`;
+const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-role|revoke-role ROLE EMAIL --project P (ROLE: ${ROLES.join('|')}) | fireops grant-admin|revoke-admin EMAIL --project P`;
 
 /** Runs one command; resolves the exit code. */
 export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
@@ -69,7 +72,7 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
-  const [command, email] = positionals;
+  const [command] = positionals;
   if (values.help || !command) {
     out(USAGE);
     return values.help ? 0 : 2;
@@ -93,7 +96,18 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
     const report = await bootstrap(ctx, out, { apply: values.apply });
     return report.errors.length ? 1 : 0;
   }
-  if (command === 'grant-admin' || command === 'revoke-admin') {
+  const roleCommand =
+    command === 'grant-admin' || command === 'revoke-admin'
+      ? { grant: command === 'grant-admin', role: 'admin', email: positionals[1] }
+      : command === 'grant-role' || command === 'revoke-role'
+        ? { grant: command === 'grant-role', role: positionals[1], email: positionals[2] }
+        : undefined;
+  if (roleCommand) {
+    const { grant, role, email } = roleCommand;
+    if (!isRole(role)) {
+      out(`fireops ${command}: ROLE must be one of ${ROLES.join(', ')}${role ? ` (got '${role}')` : ''}`);
+      return 2;
+    }
     if (!email) {
       out(`fireops ${command}: EMAIL is required`);
       return 2;
@@ -101,13 +115,13 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
     const actor: Actor = values.actor
       ? { type: 'admin', id: values.actor }
       : { type: 'system', id: `fireops-cli:${os.userInfo().username}` };
-    return setAdmin(
+    return setRole(
       {
-        setAdminClaim: (e, a) => apis.setAdminClaim(e, a),
+        setRoleClaim: (e, c) => apis.setRoleClaim(e, c),
         appendAudit: deps.appendAudit ?? defaultAppendAudit,
       },
       out,
-      { email, admin: command === 'grant-admin', actor, reason: values.reason ?? `fireops ${command}` },
+      { email, role, grant, actor, reason: values.reason ?? `fireops ${command}` },
     );
   }
   out(`fireops: unknown command '${command}'\n${USAGE}`);
@@ -138,6 +152,7 @@ function settingsFor(
       'ops-events',
       'backup-monitor',
       'canary-kick',
+      'canary-metrics',
     ],
     ...(tokenFile ? { githubToken: fs.readFileSync(tokenFile) } : {}),
     rulesSource: fs.readFileSync(path.join(ROOT, 'firestore.rules'), 'utf8'),

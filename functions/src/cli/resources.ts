@@ -574,8 +574,8 @@ function adminClaim(): Resource {
       return admins.length
         ? ok(`${admins.length} admin(s)`)
         : fail(
-            'no user carries the custom claim admin: true (the rules and verifyAuditLog need one)',
-            'fireops grant-admin EMAIL --project P (the user signs in once first)',
+            "no user holds the role admin (custom claim role: 'admin', or the legacy admin: true)",
+            'fireops grant-admin EMAIL --project P (= grant-role admin; the user signs in once first)',
           );
     },
   };

@@ -354,3 +354,24 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermissions[] = [
     calledBy: 'platform/anchor-store.ts (getFiles, download for verifyAuditLog)',
   },
 ];
+
+// Issue 13.A: grants to principals outside fireops (bootstrap does not make them: fireops does not know the
+// principals; doctor and docs render them for the person who does).
+/** A grant to someone who is not a fireops account. */
+export interface ExternalGrant {
+  /** Who receives it, in words (the principal is the deployment's choice). */
+  principal: string;
+  role: string;
+  resource: IamResource;
+  why: string;
+}
+
+export const EXTERNAL_GRANTS: readonly ExternalGrant[] = [
+  {
+    principal:
+      'metric writers: the runtime service account of each service whose rollouts the canary judges on metric windows',
+    role: 'roles/pubsub.publisher',
+    resource: { kind: 'topic', topic: 'canary-metrics' },
+    why: 'publish metric windows for canary-ingestMetrics to validate and store; no Firestore role at all (docs/security.md#metric-writers)',
+  },
+];

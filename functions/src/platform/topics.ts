@@ -7,3 +7,9 @@ export const OPS_EVENTS_TOPIC = 'ops-events';
 export const BACKUP_MONITOR_TOPIC = 'backup-monitor';
 /** Kicks the canary controller for one service when a rollout request arrives or an admin writes a command. */
 export const CANARY_KICK_TOPIC = 'canary-kick';
+// Issue 13.A (metric windows through a door of their own):
+/**
+ * Metric windows from the services under canary analysis (canary-ingestMetrics validates and stores them). The
+ * one thing a metric writer may do: publish here (roles/pubsub.publisher on this topic only, platform/iam.ts).
+ */
+export const CANARY_METRICS_TOPIC = 'canary-metrics';

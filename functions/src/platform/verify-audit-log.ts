@@ -1,8 +1,9 @@
-// HTTPS, admins only: verifies the audit log against its anchors in bounded pages (audit-verify.ts) and reports
-// the first broken or missing link per stream. Read-only: it starts from the sweep's checkpoint
-// (`auditCheckpoints/verifier`), from genesis (`from=genesis`) or from the cursor of its previous answer.
+// HTTPS, any fireops role (viewer and up: verifying changes nothing, docs/security.md#who-may-do-what): verifies
+// the audit log against its anchors in bounded pages (audit-verify.ts) and reports the first broken or missing
+// link per stream. Read-only: it starts from the sweep's checkpoint (`auditCheckpoints/verifier`), from genesis
+// (`from=genesis`) or from the cursor of its previous answer.
 //   GET /verifyAuditLog?stream=flags&from=genesis&pageSize=2000&cursor=...
-//   Authorization: Bearer <Firebase ID token with custom claim admin=true>
+//   Authorization: Bearer <Firebase ID token with custom claim role (or the legacy admin=true)>
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { AUDIT_CHECKPOINTS } from './collections';
@@ -39,8 +40,9 @@ export function anchorStore(): CloudStorageAnchorStore {
 import { logger } from './logger';
 import { STREAM_PATTERN } from './domain/audit-chain';
 import { sendHttpError } from './error-mapping';
+import { roleOf } from './domain/roles';
 
-export type TokenVerifier = (idToken: string) => Promise<{ uid: string; admin?: unknown }>;
+export type TokenVerifier = (idToken: string) => Promise<{ uid: string; admin?: unknown; role?: unknown }>;
 
 const firebaseTokenVerifier: TokenVerifier = async (idToken) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (cold start)
@@ -70,8 +72,8 @@ export async function handleVerifyAuditLog(
     res.status(401).json({ error: 'invalid token' });
     return;
   }
-  if (claims.admin !== true) {
-    res.status(403).json({ error: 'admin claim required' });
+  if (roleOf(claims) === null) {
+    res.status(403).json({ error: 'a fireops role (viewer or above) is required' });
     return;
   }
   try {
