@@ -107,7 +107,14 @@ async function run(port) {
     });
 
   const clock = { nowMs: () => Date.now() };
-  const deps = { clock, regions: [REGION], concurrency: CONCURRENCY, probeAll, secretValue: async () => '' };
+  const deps = {
+    clock,
+    regions: [REGION],
+    concurrency: CONCURRENCY,
+    allowCeiling: ['127.0.0.0/8'],
+    probeAll,
+    secretValue: async () => '',
+  };
   const cycle = async () => {
     minute += 60_000;
     let peak = process.memoryUsage().rss;

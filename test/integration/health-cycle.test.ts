@@ -90,6 +90,7 @@ function deps(clock: TestClock, regions: string[]): HealthDeps {
     clock,
     regions,
     concurrency: 10,
+    allowCeiling: ['127.0.0.0/8', '::1'], // PROBE_ALLOW_TARGETS in functions/.env.demo-fireops
     probeAll,
     secretValue: () => Promise.reject(new Error('no secrets here')),
   };
@@ -417,6 +418,38 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     const cycle = (await cycleDoc('europe-west1', m))!;
     expect(cycle.r[id][0]).toBe(0);
     expect(cycle.r[id][3]).toMatch(/^refused: 169\.254\.169\.254/);
+  });
+
+  it('refuses a settings/health whose allowTargets reach outside PROBE_ALLOW_TARGETS: whole, alerted, safe defaults', async () => {
+    const id = uniqueId('ceiling');
+    // The local target is 127.0.0.1 (inside the ceiling), but the edit also widens to a private block the
+    // deployment never allowed: the whole document is refused, so not even 127.0.0.1 is let through.
+    await db()
+      .doc('settings/health')
+      .set({ allowTargets: ['127.0.0.1', '10.0.0.0/8'], reminderMinutes: 5 });
+    await catalog({ [id]: check({ regions: ['europe-west1'] }) });
+    const clock = { t: 0, nowMs: () => clock.t };
+    const raised: { fn: string; cause: string; message: string }[] = [];
+    const alerter = (f: { fn: string; cause: string; message: string }) => {
+      raised.push(f);
+      return Promise.resolve();
+    };
+    const m = startMinute();
+    currentRegion = 'europe-west1';
+    clock.t = m + 1_000;
+    const run = await runProbeCycle(
+      { region: 'europe-west1', scheduleTime: new Date(m).toISOString() },
+      { ...deps(clock, ['europe-west1']), alerter },
+    );
+    expect(run.outcome).toBe('ran');
+    const cycle = (await cycleDoc('europe-west1', m))!;
+    expect(cycle.r[id][0]).toBe(0);
+    expect(cycle.r[id][3]).toMatch(/^refused: 127\.0\.0\.1 is a loopback address/);
+    expect(raised.map((f) => [f.fn, f.cause])).toEqual([['health.probeCycle', 'SETTINGS_INVALID']]);
+    expect(raised[0]!.message).toBe(
+      "settings/health: allowTargets lists '10.0.0.0/8', outside what this deployment allows " +
+        '(PROBE_ALLOW_TARGETS: 127.0.0.0/8, ::1). The SSRF allowlist is widened at deploy time, not in the document',
+    );
   });
 });
 

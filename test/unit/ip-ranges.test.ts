@@ -2,7 +2,9 @@
 // address (IPv4-mapped IPv6 included), and how each address is classified.
 import { describe, expect, it } from 'vitest';
 import {
+  allowEntriesOutside,
   cidrContains,
+  cidrWithin,
   classifyIp,
   formatIp,
   parseCidr,
@@ -155,5 +157,32 @@ describe('classifyIp', () => {
     expect(classifyIp(ip('169.254.169.254'))).toEqual({ kind: 'metadata', range: '169.254.169.254/32' });
     expect(classifyIp(ip('::ffff:10.9.8.7'))).toEqual({ kind: 'private', range: '10.0.0.0/8' });
     expect(classifyIp(ip('1.1.1.1'))).toEqual({ kind: 'public' });
+  });
+});
+
+describe('allow lists inside a deploy-time ceiling', () => {
+  const block = (text: string) => parseCidr(text)!;
+
+  it('a block lies within a block at most as specific that holds its network, same family only', () => {
+    expect(cidrWithin(block('10.1.0.0/16'), block('10.0.0.0/8'))).toBe(true);
+    expect(cidrWithin(block('10.0.0.0/8'), block('10.0.0.0/8'))).toBe(true);
+    expect(cidrWithin(block('10.0.0.0/8'), block('10.1.0.0/16'))).toBe(false); // wider than the ceiling
+    expect(cidrWithin(block('11.0.0.1'), block('10.0.0.0/8'))).toBe(false);
+    expect(cidrWithin(block('127.0.0.1'), block('127.0.0.0/8'))).toBe(true);
+    expect(cidrWithin(block('::1'), block('::1'))).toBe(true);
+    expect(cidrWithin(block('::1'), block('127.0.0.0/8'))).toBe(false);
+  });
+
+  it('names what an admin list adds beyond the ceiling: host names by name, addresses and blocks by containment', () => {
+    const ceiling = ['127.0.0.0/8', '::1', 'App.Internal.'];
+    expect(allowEntriesOutside(['127.0.0.1', '127.5.0.0/16', '::1', 'app.internal'], ceiling)).toEqual([]);
+    expect(allowEntriesOutside(['127.0.0.1', '10.0.0.0/8', '0.0.0.0/0', 'other.internal'], ceiling)).toEqual([
+      '10.0.0.0/8',
+      '0.0.0.0/0',
+      'other.internal',
+    ]);
+    expect(allowEntriesOutside(['127.0.0.1'], [])).toEqual(['127.0.0.1']); // an empty ceiling allows nothing
+    // A host name in the ceiling does not cover its addresses, nor an address a name.
+    expect(allowEntriesOutside(['10.0.0.5'], ['app.internal'])).toEqual(['10.0.0.5']);
   });
 });

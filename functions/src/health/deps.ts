@@ -2,7 +2,7 @@
 // dependencies, built on first use. The engine itself is health/engine.ts.
 import type { HealthDeps } from './engine';
 import { accessSecretValue } from '../platform/secret-manager';
-import { PROBE_CONCURRENCY, PROBE_REGIONS } from '../platform/params';
+import { PROBE_ALLOW_TARGETS, PROBE_CONCURRENCY, PROBE_REGIONS } from '../platform/params';
 import { systemClock } from '../platform/domain/clock';
 
 /** `europe-west1` -> `probeCycleEuropeWest1`: a function id per region (ids allow letters and digits only). */
@@ -18,6 +18,10 @@ export function healthDeps(overrides: Partial<HealthDeps> = {}): HealthDeps {
     clock: systemClock,
     regions: PROBE_REGIONS,
     concurrency: PROBE_CONCURRENCY.value(),
+    allowCeiling: PROBE_ALLOW_TARGETS.value()
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     // The prober (node:net, node:tls, the SSRF guard's address tables) loads on the first probe, not with every
     // function of the codebase (issue 16.7).
     probeAll: async (...args) => (await import('./probe.js')).probeAll(...args),

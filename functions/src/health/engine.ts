@@ -19,6 +19,7 @@ import {
   type RegionCounters,
 } from './domain/health';
 import { ValidationError } from '../platform/domain/errors';
+import { allowEntriesOutside } from '../platform/domain/ip-ranges';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule, transact } from '../platform/firestore';
@@ -59,6 +60,11 @@ export interface HealthDeps {
   /** Every region probeCycle is deployed to (PROBE_REGIONS): a check without `regions` is probed in all. */
   regions: readonly string[];
   concurrency: number;
+  /**
+   * PROBE_ALLOW_TARGETS: the deploy-time ceiling of `settings/health.allowTargets` (host names, addresses, CIDR
+   * blocks). A settings document listing anything outside it is refused whole.
+   */
+  allowCeiling: readonly string[];
   probeAll: (
     checks: Iterable<readonly [string, HealthCheck]>,
     opts: ProbeOptions & { concurrency?: number; budgetMs?: number },
@@ -110,19 +116,33 @@ const DEFAULT_SETTINGS: HealthSettings = {
   cycleTtlDays: 35,
 };
 
-async function readSettings(): Promise<HealthSettings> {
+async function readSettings(deps: HealthDeps, correlationId: string): Promise<HealthSettings> {
   const snap = await db().doc(HEALTH_SETTINGS).get();
   if (!snap.exists) return DEFAULT_SETTINGS;
   const { healthSettingsSchema, parseOrThrow } = await import('./schema.js');
   try {
-    return parseOrThrow(healthSettingsSchema, snap.data(), HEALTH_SETTINGS);
+    const settings = parseOrThrow(healthSettingsSchema, snap.data(), HEALTH_SETTINGS);
+    const outside = allowEntriesOutside(settings.allowTargets, deps.allowCeiling);
+    if (outside.length)
+      throw new ValidationError(
+        `${HEALTH_SETTINGS}: allowTargets lists ${outside.map((t) => `'${t}'`).join(', ')}, outside what this ` +
+          `deployment allows (PROBE_ALLOW_TARGETS: ${deps.allowCeiling.join(', ') || 'nothing'}). The SSRF ` +
+          'allowlist is widened at deploy time, not in the document',
+      );
+    return settings;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     // Probing goes on with the safe defaults (no extra allowed targets) rather than stopping: the refusal is
-    // logged on every cycle until fixed.
-    logger({ function: 'probeCycle' }).error('settings/health is invalid: using defaults', {
-      error: err.message,
-    });
+    // logged on every cycle and alerted once an hour until fixed. The whole document is refused, never half
+    // applied.
+    const log = logger({ function: 'probeCycle', correlationId });
+    log.error('settings/health is invalid: using defaults', { error: err.message });
+    const { alertInfrastructureOnce } = await import('../platform/infra-alert.js');
+    await alertInfrastructureOnce(
+      log,
+      { fn: 'health.probeCycle', cause: 'SETTINGS_INVALID', message: err.message, correlationId },
+      ...(deps.alerter ? [deps.alerter] : []),
+    );
     return DEFAULT_SETTINGS;
   }
 }
@@ -203,7 +223,7 @@ async function cycle(
   const wallStart = performance.now();
   const [catalogSnap, settings, previous, platformMaintenance] = await Promise.all([
     db().doc(HEALTH_CATALOG).get(),
-    readSettings(),
+    readSettings(deps, correlationId),
     latestCycles(deps.regions, region, minuteMs),
     maintenanceModeOn(minuteMs),
   ]);

@@ -43,6 +43,9 @@ const HINTS: Record<string, string> = {
   HTTP_403: "the function's service account lacks a role: run `fireops doctor --project P` (docs/deploy.md).",
   RESOURCE_EXHAUSTED: 'a quota is exhausted: see the quotas page of the Google Cloud console.',
   HTTP_429: 'a quota is exhausted: see the quotas page of the Google Cloud console.',
+  SETTINGS_INVALID:
+    'an admin document is invalid and was refused whole (the message says which field); fix it in the Firestore ' +
+    'console. Meanwhile the safe defaults apply (for settings/health: no extra SSRF allowlist).',
   PROBER_ERROR:
     'the prober could not read a headerSecrets secret: check it exists (`fireops-` prefix), has an enabled ' +
     "version and that fireops-health may access it (`fireops doctor`); the checks' results are not counted meanwhile.",

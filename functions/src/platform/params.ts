@@ -212,6 +212,17 @@ export const PROBE_CONCURRENCY = defineInt('PROBE_CONCURRENCY', {
   description: 'Probes one region runs at once in a cycle.',
 });
 
+/**
+ * The SSRF guard's deploy-time ceiling: what `settings/health.allowTargets` may let probes reach although it is
+ * loopback, private, link-local or CGNAT. An admin's list must lie inside it or settings/health is refused.
+ */
+export const PROBE_ALLOW_TARGETS = defineString('PROBE_ALLOW_TARGETS', {
+  default: '',
+  description:
+    'Comma-separated host names, IP addresses and CIDR blocks settings/health.allowTargets may let the prober ' +
+    'reach although they are not public (the metadata server never). Empty: probes reach public addresses only.',
+});
+
 // --- Anchored audit log (issue 13) ---
 
 export const AUDIT_ANCHOR_BUCKET = defineString('AUDIT_ANCHOR_BUCKET', {

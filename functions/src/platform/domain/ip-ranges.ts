@@ -145,6 +145,26 @@ export function cidrContains(block: Cidr, ip: IpAddress): boolean {
   return prefixMatches(block, ip) || prefixMatches(block, unmapIp(ip));
 }
 
+/** Whether every address of `inner` lies in `outer` (same family; a block of one is an address). */
+export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
+  return outer.prefix <= inner.prefix && prefixMatches(outer, inner);
+}
+
+/**
+ * The entries of an allow list (host names, addresses, CIDR blocks) that `ceiling` does not cover: a host name
+ * must be listed by name (case-insensitive, trailing dot ignored), an address or block must lie inside a block or
+ * address of the ceiling. An admin-edited list may only narrow what the deploy-time ceiling allows.
+ */
+export function allowEntriesOutside(entries: readonly string[], ceiling: readonly string[]): string[] {
+  const host = (h: string) => h.trim().toLowerCase().replace(/\.$/, '');
+  const blocks = ceiling.map((c) => parseCidr(c.trim())).filter((b): b is Cidr => b !== undefined);
+  const hosts = new Set(ceiling.filter((c) => !parseCidr(c.trim())).map(host));
+  return entries.filter((entry) => {
+    const block = parseCidr(entry);
+    return block ? !blocks.some((outer) => cidrWithin(block, outer)) : !hosts.has(host(entry));
+  });
+}
+
 /** Text for messages: dotted IPv4, uncompressed lower-case IPv6. */
 export function formatIp(ip: IpAddress): string {
   if (ip.version === 4) return ip.bytes.join('.');
