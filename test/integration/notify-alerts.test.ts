@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChatWebhook } from '../../functions/src/platform/chat-webhook';
+import { ChatWebhook, chatOriginRefusal } from '../../functions/src/platform/chat-webhook';
 import { db } from '../../functions/src/platform/firestore';
 import { idempotencyDocId } from '../../functions/src/platform/idempotency';
 import { PROCESSED_EVENTS } from '../../functions/src/platform/collections';
@@ -220,7 +220,7 @@ describe('chat webhook', () => {
     const err = await thrown(deliver(a, deps));
     expect(err).toBeInstanceOf(TransientError);
     expect(err.message).toMatch(
-      /^chat webhook \(secret chat-hook-[\w-]+\) answered 500: upstream error for \[REDACTED\]$/,
+      /^chat webhook \(secret fireops-chat-hook-[\w-]+\) answered 500: upstream error for \[REDACTED\]$/,
     );
     expect(err.cause).toBeUndefined();
     expect(await recorded(a.alertId)).toBe(false);
@@ -277,11 +277,33 @@ describe('chat webhook', () => {
 
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings.map((l) => String(l.fields.error))).toEqual([
-      expect.stringMatching(/^secret chat-not-url-[\w-]+ must hold an http\(s\) webhook URL/),
-      expect.stringMatching(/^secret chat-missing-[\w-]+ version latest: .*not found/i),
+      expect.stringMatching(/^secret fireops-chat-not-url-[\w-]+ must hold an http\(s\) webhook URL/),
+      expect.stringMatching(/^secret fireops-chat-missing-[\w-]+ version latest: .*not found/i),
     ]);
     expect(chat.received).toEqual([]);
     expectNoUrl();
+  });
+
+  it('posts only to origins CHAT_WEBHOOK_ORIGINS allows: a foreign URL in the secret is refused, unquoted, unposted', async () => {
+    const a = alertWith();
+    const foreign = uniqueSecretId('chat-foreign');
+    await createTestSecret(foreign, [`https://collector.attacker.example/hook/${TOKEN}`], { alias: false });
+    await configure({ webhookSecret: foreign });
+    // What a production project sees (loopback sinks are a demo- project's only).
+    const prod = createAlertDeps({ chat: new ChatWebhook({ projectId: 'bvester-prod' }) });
+    await expect(deliver(a, prod)).resolves.toBeUndefined(); // permanent: warned, not retried
+    const warning = lines.find((l) => l.level === 'warn' && String(l.fields.error).includes(foreign));
+    expect(String(warning?.fields.error)).toContain('origin is not one CHAT_WEBHOOK_ORIGINS allows');
+    expect(chat.received).toEqual([]);
+    expectNoUrl();
+    expect(
+      chatOriginRefusal('https://hooks.slack.com/services/x', ['https://hooks.slack.com'], 'p'),
+    ).toBeNull();
+    expect(
+      chatOriginRefusal('http://hooks.slack.com/services/x', ['https://hooks.slack.com'], 'p'),
+    ).toContain('https only');
+    expect(chatOriginRefusal('http://127.0.0.1:9/x', [], 'bvester-prod')).toContain('https only');
+    expect(chatOriginRefusal('http://127.0.0.1:9/x', [], 'demo-fireops')).toBeNull();
   });
 
   it('keeps the URL out of network errors, timeouts and fetch messages that quote it', async () => {
@@ -290,14 +312,14 @@ describe('chat webhook', () => {
     const refused = await thrown(deliver(a));
     expect(refused).toBeInstanceOf(TransientError);
     expect(refused.message).toMatch(
-      /^chat webhook \(secret chat-refused-[\w-]+\) failed: fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+      /^chat webhook \(secret fireops-chat-refused-[\w-]+\) failed: fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
     );
 
     await configure({ webhookSecret: SECRET_ID });
     chat.hang = true;
     const timedOut = await thrown(deliver(a, createAlertDeps({ chat: new ChatWebhook({ timeoutMs: 200 }) })));
     expect(timedOut).toBeInstanceOf(TransientError);
-    expect(timedOut.message).toMatch(/^chat webhook \(secret chat-hook-[\w-]+\) failed: timed out$/);
+    expect(timedOut.message).toMatch(/^chat webhook \(secret fireops-chat-hook-[\w-]+\) failed: timed out$/);
 
     // undici quotes the URL when it cannot build the request ("...includes credentials: <url>"); a message quoting
     // only the path (the secret part) is scrubbed too, though the redactor knows only the whole value.

@@ -2,10 +2,12 @@
 // the credential, so it lives in Secret Manager, is read at run time (a rotation needs no redeploy) and never
 // reaches a log line, a document or an error message. accessSecretValue registers it with the redactor for logs;
 // errors are scrubbed here as well, because a thrown message can be printed by the runtime without our logger.
+import { originListed, readCapped } from './outbound';
 import type { Alert } from './schema';
 import { systemClock, type Clock } from './domain/clock';
 import { TransientError, ValidationError } from './domain/errors';
 import { REDACTED, redactor } from './domain/redact';
+import { projectId } from './firestore';
 import { accessSecretValue } from './secret-manager';
 
 /** Slack stops waiting after a few seconds itself; a hung endpoint must not hold the function for its full 60 s. */
@@ -73,6 +75,33 @@ export interface ChatWebhookOptions {
   /** The secret's value; default: its `latest` version from Secret Manager. */
   readSecret?: (secretId: string) => Promise<string>;
   fetchImpl?: typeof fetch;
+  /** CHAT_WEBHOOK_ORIGINS (default: the param): the origins an alert may be posted to. */
+  allowedOrigins?: readonly string[];
+  /** The project (default: this one): in a `demo-` project, loopback sinks are allowed too (the local suite). */
+  projectId?: string;
+}
+
+/** A chat answer is a short code (`ok`, `no_service`); more than this is not read. */
+export const CHAT_MAX_RESPONSE_BYTES = 4096;
+
+/**
+ * Why an alert may not be posted to `url`, or null: https to an origin of `allowedOrigins` (`scheme://host:*`
+ * for any port) only; in a `demo-` project, also http(s) to 127.0.0.1 or localhost (a local sink). The URL is the
+ * secret's value: the reason never quotes it.
+ */
+export function chatOriginRefusal(
+  url: string,
+  allowedOrigins: readonly string[],
+  projectId: string,
+): string | null {
+  const u = new URL(url);
+  if (projectId.startsWith('demo-') && (u.hostname === '127.0.0.1' || u.hostname === 'localhost'))
+    return null;
+  if (u.protocol !== 'https:') return 'chat webhooks are https only';
+  const listed = originListed(u, allowedOrigins);
+  return listed
+    ? null
+    : `its origin is not one CHAT_WEBHOOK_ORIGINS allows (${allowedOrigins.join(', ') || 'none set'})`;
 }
 
 /** Posts to the webhook whose URL a Secret Manager secret holds; one per instance (it caches the URL). */
@@ -83,8 +112,10 @@ export class ChatWebhook {
   private readonly urlCacheMs: number;
   private readonly readSecret: (secretId: string) => Promise<string>;
   private readonly fetchImpl: typeof fetch;
+  private readonly options: ChatWebhookOptions;
 
   constructor(options: ChatWebhookOptions = {}) {
+    this.options = options;
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? CHAT_POST_TIMEOUT_MS;
     this.urlCacheMs = options.urlCacheMs ?? CHAT_URL_CACHE_MS;
@@ -116,8 +147,11 @@ export class ChatWebhook {
         scrubUrl(`chat webhook (secret ${secretId}) failed: ${describeFetchError(err)}`, url),
       );
     }
-    // Read the body in any case, so the connection is released; its text only matters on a refusal.
-    const body = await res.text().catch(() => '');
+    // Read the body (at most CHAT_MAX_RESPONSE_BYTES) so the connection is released; it matters only on a refusal.
+    const body = await readCapped(res, CHAT_MAX_RESPONSE_BYTES).then(
+      (r) => (r.truncated ? '(a longer answer, not read)' : r.text),
+      () => '',
+    );
     if (res.status < 200 || res.status > 299) {
       this.cached = undefined;
       const snippet = body.slice(0, MAX_ERROR_BODY_CHARS).replace(/\s+/g, ' ').trim();
@@ -144,6 +178,18 @@ export class ChatWebhook {
         'webhookSecret',
       );
     }
+    const allowed =
+      this.options.allowedOrigins ??
+      (await import('./params.js')).CHAT_WEBHOOK_ORIGINS.value()
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+    const refused = chatOriginRefusal(url, allowed, this.options.projectId ?? projectId());
+    if (refused)
+      throw new ValidationError(
+        `secret ${secretId} holds a webhook URL fireops may not call: ${refused}`,
+        'webhookSecret',
+      );
     this.cached = { secretId, atMs: now, url };
     return url;
   }

@@ -182,6 +182,13 @@ export const EXPORT_BUCKETS = defineString('EXPORT_BUCKETS', {
     'where it may go is fixed at deploy; a bucket not listed is refused (backup.refused). Empty: no exports.',
 });
 
+export const CHAT_WEBHOOK_ORIGINS = defineString('CHAT_WEBHOOK_ORIGINS', {
+  default: 'https://chat.googleapis.com,https://hooks.slack.com',
+  description:
+    'Comma-separated https origins the chat webhook of settings/alerts may point at (the URL itself is a secret). ' +
+    'In a demo- project, loopback sinks are allowed too.',
+});
+
 export const CALLBACK_ORIGINS = defineString('CALLBACK_ORIGINS', {
   default: '',
   description:

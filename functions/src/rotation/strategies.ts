@@ -1,5 +1,6 @@
 // How each kind of consumer receives a new secret value (apply), proves it works (test) and is put back (restore)
 // when a rotation rolls back. Values are read from Secret Manager by version number when needed, never kept.
+import { originListed, readCapped } from '../platform/outbound';
 import { DELIVERIES } from '../platform/collections';
 import type { SecretPolicy } from './schema';
 import type { Clock } from '../platform/domain/clock';
@@ -141,11 +142,7 @@ export function callbackRefusal(url: string, trust: PolicyTrust): string | null 
     return `callbacks are https only (${parsed.protocol}//${parsed.host})`;
   }
   if (parsed.username || parsed.password) return 'a callback URL carries no credentials';
-  const listed = trust.callbackOrigins.some((o) =>
-    o.endsWith(':*')
-      ? `${parsed.protocol}//${parsed.hostname}` === o.slice(0, -2) // any port of that scheme and host
-      : o === parsed.origin,
-  );
+  const listed = originListed(parsed, trust.callbackOrigins);
   if (!listed) {
     return (
       `origin ${parsed.origin} is not one this deployment may call (CALLBACK_ORIGINS: ` +
@@ -153,25 +150,6 @@ export function callbackRefusal(url: string, trust: PolicyTrust): string | null 
     );
   }
   return null;
-}
-
-/** Reads at most `max` bytes of a response body, then stops reading. */
-async function readCapped(res: Response, max: number): Promise<{ text: string; truncated: boolean }> {
-  if (!res.body) return { text: '', truncated: false };
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return { text: '', truncated: true };
-    }
-    chunks.push(value);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
 }
 
 /**
