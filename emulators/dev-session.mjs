@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firestoreRest, seedFirestore } from './firestore-rest.mjs';
+import { ensureAnchorBucket } from './seed/anchor-bucket.mjs';
 import { demoHealthChecks } from './seed/health-checks.mjs';
 import { describeFunctions, findScheduledFunctions, startScheduler } from './scheduler.mjs';
 
@@ -38,22 +39,8 @@ await rest.set('settings/github', {
 });
 
 // Health checks of the local suite itself (loopback is refused unless allowed, as in production).
-// The audit anchor bucket (AUDIT_ANCHOR_BUCKET of functions/.env.demo-fireops), with a retention policy as
-// `fireops bootstrap` creates it: platform-anchorAuditLog writes there every 15 minutes, verifyAuditLog reads it.
-const anchorBucket = `${project}-audit-anchors`;
-const created = await fetch(`${process.env.STORAGE_EMULATOR_HOST}/storage/v1/b?project=${project}`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ name: anchorBucket, retentionPolicy: { retentionPeriod: 3600 } }),
-});
-if (created.status === 409) {
-  // Found on disk from an earlier session (bucket metadata lives in the stand-in's memory): set the policy again.
-  await fetch(`${process.env.STORAGE_EMULATOR_HOST}/storage/v1/b/${anchorBucket}`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ retentionPolicy: { retentionPeriod: 3600 } }),
-  });
-} else if (!created.ok) throw new Error(`anchor bucket: ${created.status} ${await created.text()}`);
+// The audit anchor bucket, with its retention policy (seed/anchor-bucket.mjs).
+await ensureAnchorBucket(process.env.STORAGE_EMULATOR_HOST, project);
 
 await rest.set('settings/health', { allowTargets: ['127.0.0.1'], reminderMinutes: 60, cycleTtlDays: 35 });
 for (const [id, check] of Object.entries(

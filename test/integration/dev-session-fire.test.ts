@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeFunctions } from '../../emulators/scheduler.mjs';
+import { ensureAnchorBucket } from '../../emulators/seed/anchor-bucket.mjs';
 import { PROJECT_ID, REGION, rest } from '../support/emulators';
 import { ROOT } from '../support/functions-require';
 import { scaled } from '../support/time-factor';
@@ -20,6 +21,8 @@ const scheduled = functions.filter((f) => f.kind === 'scheduled');
 
 beforeAll(async () => {
   await rest.clear();
+  // As `npm start` leaves it (another test may have removed it): the anchor functions write and read it.
+  await ensureAnchorBucket(process.env.STORAGE_EMULATOR_HOST!, PROJECT_ID);
 });
 
 describe('npm start prints how to reach each function', () => {
