@@ -259,6 +259,9 @@ export function controlRoutes({ state, hookshot }, reset) {
       if (!(times >= 1)) throw controlError(400, 'times must be >= 1 (or null for "until cleared")');
       if (body.headers !== undefined && !isObject(body.headers))
         throw controlError(400, 'headers must be an object');
+      const delayMs = body.delayMs === undefined ? 0 : Number(body.delayMs);
+      if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 600_000)
+        throw controlError(400, 'delayMs must be an integer from 0 to 600000');
       state.faults.push({
         method: typeof body.method === 'string' ? body.method : undefined,
         path: requireString(body.path, 'path'),
@@ -266,6 +269,7 @@ export function controlRoutes({ state, hookshot }, reset) {
         body: body.body ?? { message: 'Server Error', status: String(status) },
         headers: /** @type {Record<string, string>} */ (body.headers ?? {}),
         times,
+        delayMs,
       });
       return { status: 201, body: { faults: state.faults.length } };
     }

@@ -73,6 +73,7 @@ export function createRestApi(context) {
         }
         state.tokensSeen.add(token);
         const fault = takeFault(method, url.pathname);
+        if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
         if (fault) return { status: fault.status, body: fault.body, headers: fault.headers };
         if (badJson) {
           throw new HttpError(400, {

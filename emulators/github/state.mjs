@@ -111,6 +111,7 @@ const FIRST_STATUS_ID = 1;
  * @property {unknown} body
  * @property {Record<string, string>} headers
  * @property {number} times Remaining uses (Infinity for "until cleared").
+ * @property {number} delayMs Milliseconds to wait before answering (a slow or hung GitHub).
  */
 
 /**

@@ -5,7 +5,7 @@
 // documents (billing rules: one read per 1,000 documents counted, one per sampled document read).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { median, target } from './targets.mjs';
+import { median, percentile, target } from './targets.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SIZES = (process.env.BENCH_EXPORT_SIZES ?? '10000,100000').split(',').map(Number);
@@ -179,6 +179,12 @@ export async function exportBench() {
       bareExportMs: Math.round(median(m.bareExport)),
       exportVerifyMs: Math.round(median(m.fireopsExport)),
       exportRatio: +(median(m.fireopsExport) / median(m.bareExport)).toFixed(2),
+      p95Ms: {
+        bareExport: Math.round(percentile(m.bareExport, 95)),
+        exportVerify: Math.round(percentile(m.fireopsExport, 95)),
+        bareRestore: Math.round(percentile(m.bareRestore, 95)),
+        drill: Math.round(percentile(m.drill, 95)),
+      },
       bareRestoreMs: Math.round(median(m.bareRestore)),
       drillMs: Math.round(median(m.drill)),
       drillRatio: +(median(m.drill) / median(m.bareRestore)).toFixed(2),
@@ -191,7 +197,8 @@ export async function exportBench() {
       `${String(n).padStart(7)} docs (medians of ${ROUNDS}, alternated): export+verify ${row.exportVerifyMs} ms vs ` +
         `bare export ${row.bareExportMs} ms (x${row.exportRatio}); drill ${row.drillMs} ms vs bare restore ` +
         `(empty, import, empty) ${row.bareRestoreMs} ms (x${row.drillRatio}); verification reads ` +
-        `${row.verificationReads} (${row.readsPer1000Docs} per 1,000 documents; a full read would be 1,000)`,
+        `${row.verificationReads} (${row.readsPer1000Docs} per 1,000 documents; a full read would be 1,000); p95 ` +
+        JSON.stringify(row.p95Ms),
     );
   }
   const worst = (key) => Math.max(...results.map((r) => r[key]));

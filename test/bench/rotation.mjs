@@ -18,7 +18,7 @@ import { countFirestoreWrites } from './firestore-writes.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_ROTATIONS ?? 5);
-import { median, target } from './targets.mjs';
+import { median, percentile, target } from './targets.mjs';
 /**
  * What fireops' bookkeeping may cost against the minimal script, notice to completed. On the emulators, where a
  * Secret Manager call costs about a millisecond, writes dominate: fireops makes 50 (transactions, audit chain,
@@ -88,11 +88,13 @@ export async function rotation() {
     },
   };
   /** The rotation by a minimal script: the bare Secret Manager (and callback) calls, one plain write per step. */
-  async function bareRotation(secretId, strategy) {
+  async function bareRotation(secretId, strategy, { record: recording = true } = {}) {
     const client = secretManager();
     const name = secretName(secretId);
     const record = db().collection('benchBareRotations').doc(secretId);
-    const step = (phase) => record.set({ phase, atMs: Date.now() }, { merge: true });
+    const step = async (phase) => {
+      if (recording) await record.set({ phase, atMs: Date.now() }, { merge: true });
+    };
     const t0 = performance.now();
     await step('started');
     let value = randomBytes(32).toString('hex');
@@ -156,6 +158,7 @@ export async function rotation() {
       const toGrace = [];
       const total = [];
       const bare = [];
+      const calls = [];
       let smCalls = {};
       let writesToGrace = 0;
       let writesTotal = 0;
@@ -163,9 +166,14 @@ export async function rotation() {
         const secretId = `fireops-bench-${strategy}-${Date.now()}-${i}`;
         const bareId = `fireops-bare-${strategy}-${Date.now()}-${i}`;
         await freshSecret(bareId);
+        const callsId = `fireops-calls-${strategy}-${Date.now()}-${i}`;
+        await freshSecret(callsId);
         await freshSecret(secretId, policy);
         // Alternated: the bare rotation first on even runs, after fireops' on odd ones.
-        if (i % 2 === 0) bare.push(await bareRotation(bareId, strategy));
+        if (i % 2 === 0) {
+          bare.push(await bareRotation(bareId, strategy));
+          calls.push(await bareRotation(callsId, strategy, { record: false }));
+        }
         for (const k of Object.keys(sm.state.calls)) delete sm.state.calls[k];
         counter.writes = 0;
 
@@ -194,14 +202,21 @@ export async function rotation() {
         total.push(t2 - t0);
         writesTotal += counter.writes;
         smCalls = { ...sm.state.calls };
-        if (i % 2 === 1) bare.push(await bareRotation(bareId, strategy));
+        if (i % 2 === 1) {
+          calls.push(await bareRotation(callsId, strategy, { record: false }));
+          bare.push(await bareRotation(bareId, strategy));
+        }
       }
       const smTotal = Object.values(smCalls).reduce((a, b) => a + b, 0);
       results[strategy] = {
         rotations: RUNS,
         msToGrace: Math.round(median(toGrace)),
         msToCompleted: Math.round(median(total)),
+        p95MsToCompleted: Math.round(percentile(total, 95)),
         bareMs: Math.round(median(bare)),
+        p95BareMs: Math.round(percentile(bare, 95)),
+        bareCallsMs: Math.round(median(calls)),
+        ratioToBareCalls: +(median(total) / median(calls)).toFixed(1),
         ratio: +(median(total) / median(bare)).toFixed(2),
         firestoreWritesToGrace: writesToGrace / RUNS,
         firestoreWritesTotal: writesTotal / RUNS,
@@ -210,8 +225,10 @@ export async function rotation() {
       };
       console.log(
         `${strategy.padEnd(14)} notice -> grace ${results[strategy].msToGrace} ms, -> completed (2 sweeps) ` +
-          `${results[strategy].msToCompleted} ms (median of ${RUNS}) vs a minimal script ${results[strategy].bareMs} ms ` +
-          `(x${results[strategy].ratio}); Firestore writes ${results[strategy].firestoreWritesToGrace} ` +
+          `${results[strategy].msToCompleted} ms (median of ${RUNS}, p95 ${results[strategy].p95MsToCompleted}) vs a ` +
+          `minimal script ${results[strategy].bareMs} ms (p95 ${results[strategy].p95BareMs}): x${results[strategy].ratio}; ` +
+          `vs the bare calls alone ${results[strategy].bareCallsMs} ms: x${results[strategy].ratioToBareCalls} ` +
+          `(a figure, no target); Firestore writes ${results[strategy].firestoreWritesToGrace} ` +
           `to grace, ${results[strategy].firestoreWritesTotal} in all; Secret Manager calls ${smTotal} ` +
           JSON.stringify(smCalls),
       );

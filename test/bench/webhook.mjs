@@ -55,7 +55,7 @@ async function loadOctokitVerify() {
   return verify;
 }
 
-function loadFunctions() {
+export function loadFunctions() {
   const fnRequire = createRequire(path.join(FUNCTIONS, 'package.json'));
   const lib = (p) => {
     try {
@@ -78,7 +78,9 @@ function loadFunctions() {
 }
 
 /** The webhook secret in the Secret Manager emulator (alias `current` on one known version) and settings/github. */
-async function setup(fn) {
+export const WEBHOOK_SECRET_VALUE = SECRET_VALUE;
+
+export async function setup(fn) {
   for (const v of ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'SECRET_MANAGER_EMULATOR_HOST']) {
     if (!process.env[v])
       throw new Error(`${v} is not set: run through \`npm run bench:webhook\` (emulators)`);

@@ -9,6 +9,7 @@ import {
   type CanaryDeps,
   type RolloutDoc,
 } from '../../functions/src/canary/controller';
+import { CANARY_STREAMS } from '../../functions/src/canary/names';
 import { db } from '../../functions/src/platform/firestore';
 import { withLease } from '../../functions/src/platform/leases';
 import { OctokitGithubApi } from '../../functions/src/platform/github-api';
@@ -146,9 +147,11 @@ async function rollout(id: string): Promise<RolloutDoc> {
 async function canaryEntries(rolloutId: string): Promise<any[]> {
   const snap = await db()
     .collection('auditLog')
-    .where('stream', '==', 'canary')
+    .where('stream', 'in', [...CANARY_STREAMS])
     .where('target', '==', `rollouts/${rolloutId}`)
     .get();
+  // One rollout's history is one chain: all of it in its service's shard.
+  expect(new Set(snap.docs.map((d) => d.get('stream') as string)).size).toBeLessThanOrEqual(1);
   return snap.docs.map((d) => d.data()).sort((a, b) => a.seq - b.seq);
 }
 
@@ -601,7 +604,10 @@ describe('canary controller', () => {
     expect((await command(c, 'rollback-now')).phase).toBe('rolled-back');
     expect(await flagWeight(c.flag)).toBe(0);
     // Every command was audited once, with its reason.
-    const audited = await db().collection('auditLog').where('stream', '==', 'canary').get();
+    const audited = await db()
+      .collection('auditLog')
+      .where('stream', 'in', [...CANARY_STREAMS])
+      .get();
     const reasons = audited.docs.map((d) => String(d.get('reason')));
     for (const action of ['pause', 'resume', 'promote-now', 'abort', 'rollback-now']) {
       expect(reasons.filter((r) => r.includes(`test ${action}`)).length).toBeGreaterThanOrEqual(1);
@@ -672,7 +678,7 @@ describe('canary controller', () => {
     expect(r.rev).toBe(transitions.length);
     const audited = await db()
       .collection('auditLog')
-      .where('stream', '==', 'canary')
+      .where('stream', 'in', [...CANARY_STREAMS])
       .where('target', '==', `rollouts/${s.rolloutId}`)
       .get();
     expect(audited.docs.filter((d) => d.get('action') !== 'rollout.created')).toHaveLength(

@@ -248,6 +248,56 @@ describe('GitHub adapter: deployment statuses', () => {
     expect(posts).toHaveLength(2); // refused once, then written
   });
 
+  const deployment = async (sha: string) =>
+    (
+      (await control('POST', '/deployments', {
+        owner,
+        repo,
+        environment: 'production',
+        sha: sha.repeat(40),
+        ref: 'main',
+      })) as { id: number }
+    ).id;
+
+  const writeStatus = (client: OctokitGithubApi, id: number) =>
+    client.createDeploymentStatus({ owner, repo, deploymentId: id, state: 'success', description: 'x' });
+
+  it('gives up on a hung GitHub within its per-request deadline (3 attempts), as a transient error', async () => {
+    const id = await deployment('d');
+    // Each attempt would wait 60 s: without a deadline the call outlives this test's timeout.
+    await control('POST', '/faults', {
+      method: 'POST',
+      path: `/repos/${owner}/${repo}/deployments/`,
+      status: 201,
+      delayMs: 60_000,
+      times: 3,
+    });
+    const hurried = new OctokitGithubApi(GITHUB_TOKEN_SECRET, { timeoutMs: 300 });
+    await expect(writeStatus(hurried, id)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('no complete answer within 300 ms (timed out)'),
+    });
+    await control('DELETE', '/faults');
+  }, 30_000);
+
+  it('refuses an answer over its size cap without buffering it, as a transient error', async () => {
+    const id = await deployment('e');
+    await control('POST', '/faults', {
+      method: 'POST',
+      path: `/repos/${owner}/${repo}/deployments/`,
+      status: 201,
+      body: { id: 1, padding: 'x'.repeat(8192) },
+      times: 3,
+    });
+    const capped = new OctokitGithubApi(GITHUB_TOKEN_SECRET, { maxResponseBytes: 4096 });
+    await expect(writeStatus(capped, id)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('answer larger than 4096 bytes, not read'),
+    });
+    // Within the cap, the same client writes the status.
+    await expect(writeStatus(capped, id)).resolves.toMatchObject({ id: expect.any(Number) });
+  }, 30_000);
+
   it('a secondary rate limit that lasts is transient (retried later), never a permanent refusal', async () => {
     const fast = new OctokitGithubApi(GITHUB_TOKEN_SECRET, { retryAfterBaseMs: 50 });
     const { id } = await control('POST', '/deployments', {

@@ -7,6 +7,8 @@ import {
   entryId,
   hashEntry,
   nextEntry,
+  shardedStream,
+  streamShards,
   type AuditEntry,
   type AuditInput,
   type ChainReport,
@@ -540,3 +542,30 @@ describe('ChainVerifier', () => {
 });
 
 const GOLDEN_HASH = '75d35b81df0513e44f3d72b71b5dde4e850d81f945103202ffaf827385ce536d';
+
+describe('sharded streams', () => {
+  it('puts one key always in the same shard, spreads keys over all shards, and names valid streams', () => {
+    expect(shardedStream('canary', 'payments-api', 8)).toBe(shardedStream('canary', 'payments-api', 8));
+    const shards = streamShards('canary', 8);
+    expect(shards).toEqual([
+      'canary-0',
+      'canary-1',
+      'canary-2',
+      'canary-3',
+      'canary-4',
+      'canary-5',
+      'canary-6',
+      'canary-7',
+    ]);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 800; i++) {
+      const s = shardedStream('canary', `service-${i}`, 8);
+      expect(shards).toContain(s);
+      expect(STREAM_PATTERN.test(s)).toBe(true);
+      seen.set(s, (seen.get(s) ?? 0) + 1);
+    }
+    // 800 services over 8 shards: every shard used, none with more than twice its share.
+    expect(seen.size).toBe(8);
+    expect(Math.max(...seen.values())).toBeLessThan(200);
+  });
+});

@@ -9,7 +9,7 @@ import { ValidationError } from '../platform/domain/errors';
 import { db, firestoreModule } from '../platform/firestore';
 import { publishJson } from '../platform/pubsub';
 import { CANARY_KICK_TOPIC } from '../platform/topics';
-import { CANARY_STREAM } from './names';
+import { canaryStream } from './names';
 import { ROLLOUTS } from '../platform/collections';
 
 /** The controller loads with the first rollout or tick, not with every function of the codebase (issue 16.7). */
@@ -65,8 +65,9 @@ export async function handleRolloutCommand(
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     await ref.update({ command: FieldValue.delete() });
+    // A refused command goes to its rollout's service shard (a document without a service: the rollout id's).
     await appendAudit(
-      CANARY_STREAM,
+      canaryStream(typeof after.service === 'string' ? after.service : event.rolloutId),
       {
         actor,
         action: 'rollout.command-refused',

@@ -31,7 +31,7 @@ import type { GithubApi } from '../platform/github-api';
 import { runOnce } from '../platform/idempotency';
 import { withLease } from '../platform/leases';
 import { logger } from '../platform/logger';
-import { CANARY_STREAM } from './names';
+import { canaryStream } from './names';
 import { CANARY_POLICIES, ROLLOUTS } from '../platform/collections';
 import { DEPLOY_FREEZE_FLAG } from '../flags/domain/flags';
 
@@ -91,7 +91,8 @@ export async function createRollout(
   const ref = db().collection(ROLLOUTS).doc(request.id);
   return transact(async (tx) => {
     const snap = await tx.get(ref);
-    const audit = await openAudit(tx, [CANARY_STREAM], clock);
+    const stream = canaryStream(request.service);
+    const audit = await openAudit(tx, [stream], clock);
     if (snap.exists) return { created: false };
     const doc: RolloutDoc = {
       ...newRollout({ id: request.id, service: request.service, version: request.version }, clock.nowMs()),
@@ -109,7 +110,7 @@ export async function createRollout(
       updatedAtMs: clock.nowMs(),
     };
     tx.create(ref, doc);
-    audit.append(CANARY_STREAM, {
+    audit.append(stream, {
       actor: { type: 'github', id: request.requestedBy ?? request.repo },
       action: 'rollout.created',
       target: `${ROLLOUTS}/${request.id}`,
@@ -294,7 +295,7 @@ async function tickOne(
     `rollout:${r.id}:${r.rev}`,
     async ({ tx }) => {
       const snap = await tx.get(ref);
-      const audit = await openAudit(tx, [CANARY_STREAM], deps.clock);
+      const audit = await openAudit(tx, [canaryStream(r.service)], deps.clock);
       if ((snap.get('rev') as number) !== r.rev) return { value: false };
       const { FieldValue } = firestoreModule();
       tx.update(ref, {
@@ -313,7 +314,7 @@ async function tickOne(
             }
           : {}),
       });
-      audit.append(CANARY_STREAM, {
+      audit.append(canaryStream(r.service), {
         actor: decision.audit!.actor,
         action: decision.audit!.action,
         target: `${ROLLOUTS}/${r.id}`,
@@ -396,7 +397,7 @@ async function act(
     } catch (err) {
       // The rollout itself is done; a lost status is audited, not retried forever.
       log.warn('deployment status not written', { error: err });
-      await appendAudit(CANARY_STREAM, {
+      await appendAudit(canaryStream(r.service), {
         actor: trigger.actor,
         action: 'rollout.github-status-failed',
         target: `${ROLLOUTS}/${r.id}`,

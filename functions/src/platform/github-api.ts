@@ -1,6 +1,7 @@
 // The GitHub REST API through @octokit/rest: deployment statuses, a hook's deliveries and redeliveries, hook
 // config and pings. The token is read from Secret Manager at run time (GitHub App auth can replace it here without
 // touching callers). GITHUB_API_URL points it at the local stand-in (emulators/github/).
+import { readCapped } from './outbound';
 import type { Octokit } from '@octokit/rest' with { 'resolution-mode': 'import' };
 import { systemClock, type Clock } from './domain/clock';
 import { TransientError, ValidationError } from './domain/errors';
@@ -67,6 +68,44 @@ export function isRateLimited(err: unknown): boolean {
   );
 }
 
+/**
+ * One GitHub request, from sending to the last byte of the answer. @octokit/request 10 has no timeout of its own
+ * (its `request.timeout` option is gone; it passes only a fixed `signal` to fetch), so the fetch Octokit uses is
+ * wrapped: a hung GitHub costs at most this per attempt (3 attempts with plugin-retry), not the caller's whole
+ * function timeout.
+ */
+export const GITHUB_TIMEOUT_MS = 10_000;
+/** Answers fireops reads are small (a page of 100 deliveries is tens of KiB); more is refused, not buffered. */
+export const GITHUB_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** `fetch` with a deadline per request and a cap on the answer's size (the body is read here, within the deadline). */
+export function boundedFetch(timeoutMs: number, maxBytes: number): typeof fetch {
+  return async (input, init) => {
+    const signal = init?.signal
+      ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
+    let res: Response;
+    let body: { text: string; truncated: boolean };
+    try {
+      res = await fetch(input, { ...init, signal });
+      body = await readCapped(res, maxBytes);
+    } catch (err) {
+      if (signal.aborted && !init?.signal?.aborted)
+        throw new Error(`no complete answer within ${timeoutMs} ms (timed out)`);
+      throw err;
+    }
+    if (body.truncated) throw new Error(`answer larger than ${maxBytes} bytes, not read`);
+    const empty = res.status === 204 || res.status === 205 || res.status === 304;
+    const copy = new Response(empty ? null : body.text, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
+    Object.defineProperty(copy, 'url', { value: res.url });
+    return copy;
+  };
+}
+
 /** The longest wait the throttling plugin may take before one retry: within every caller's function timeout. */
 export const RATE_LIMIT_MAX_WAIT_SECONDS = 30;
 
@@ -91,6 +130,10 @@ export class OctokitGithubApi implements GithubApi {
       clock?: Clock;
       /** Milliseconds per second of GitHub's retry-after (tests shorten the waits; default 1000). */
       retryAfterBaseMs?: number;
+      /** Per request (default GITHUB_TIMEOUT_MS; tests shorten it). */
+      timeoutMs?: number;
+      /** Default GITHUB_MAX_RESPONSE_BYTES. */
+      maxResponseBytes?: number;
     } = {},
   ) {}
 
@@ -113,7 +156,12 @@ export class OctokitGithubApi implements GithubApi {
       auth: token,
       baseUrl: this.opts.baseUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com',
       userAgent: 'fireops',
-      request: { timeout: 10_000 },
+      request: {
+        fetch: boundedFetch(
+          this.opts.timeoutMs ?? GITHUB_TIMEOUT_MS,
+          this.opts.maxResponseBytes ?? GITHUB_MAX_RESPONSE_BYTES,
+        ),
+      },
       throttle: {
         onRateLimit: waitOnce,
         onSecondaryRateLimit: waitOnce,

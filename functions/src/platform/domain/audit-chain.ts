@@ -43,8 +43,28 @@ export interface StreamHead {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Stream names are document-id safe and few: one per kind of target. */
+/** Stream names are document-id safe and few: one per kind of target, or a fixed set of shards of one. */
 export const STREAM_PATTERN = /^[a-z][a-zA-Z0-9-]{0,62}$/;
+
+/**
+ * The shard of a hot stream a target's entries go to: `{base}-{n}`, n = FNV-1a(key) mod `shards`. A stream's head
+ * is one document written in every append's transaction, and Firestore sustains about one write a second per
+ * document: a stream that many writers append to at once (canary ticks fan out per service) is cut into shards,
+ * and one target always lands in the same shard, so its history stays one chain in order.
+ */
+export function shardedStream(base: string, key: string, shards: number): string {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${base}-${h % shards}`;
+}
+
+/** Every shard of a sharded stream, for readers that want them all. */
+export function streamShards(base: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, n) => `${base}-${n}`);
+}
 
 export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
   const {
