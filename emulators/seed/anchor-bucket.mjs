@@ -1,3 +1,4 @@
+// @ts-check
 // The audit anchor bucket of the local suite (AUDIT_ANCHOR_BUCKET's default, `{project}-audit-anchors`), with a
 // retention policy as `fireops bootstrap` creates it: platform-anchorAuditLog writes there every 15 minutes,
 // verifyAuditLog and platform-verifyAuditSweep read it. Used by `npm start` (dev-session.mjs) and by tests that
