@@ -240,7 +240,7 @@ describe('evaluateCondition', () => {
     });
   });
 
-  describe('quotes at most 80 characters of the body', () => {
+  describe('quotes at most 32 characters of the body (80 of a probe error), redacted', () => {
     const secret = 'SECRET-TOKEN';
     const long = `${'a'.repeat(80)}${secret}${'b'.repeat(500)}`;
     const longestRun = (detail: string, ch: string) =>
@@ -249,7 +249,7 @@ describe('evaluateCondition', () => {
     it('for contains: a preview of the start', () => {
       const { ok, detail } = evaluate('body contains "ok"', { ...up, body: long });
       expect(ok).toBe(false);
-      expect(detail).toBe(`body "${'a'.repeat(80)}"… does not contain "ok"`);
+      expect(detail).toBe(`body "${'a'.repeat(32)}"… does not contain "ok"`);
       expect(detail).not.toContain(secret);
     });
 
@@ -257,8 +257,8 @@ describe('evaluateCondition', () => {
       const body = `${'x'.repeat(200)}error: ${'y'.repeat(300)}`;
       const { ok, detail } = evaluate('body !contains "error"', { ...up, body });
       expect(ok).toBe(false);
-      expect(detail).toBe(`body contains "error" at 200: …"${'x'.repeat(20)}error: ${'y'.repeat(53)}"…`);
-      expect(longestRun(detail, 'y') + 20 + 'error: '.length).toBe(80);
+      expect(detail).toBe(`body contains "error" at 200: …"${'x'.repeat(8)}error: ${'y'.repeat(17)}"…`);
+      expect(longestRun(detail, 'y') + 8 + 'error: '.length).toBe(32);
     });
 
     it('for json: the rendering of a long value', () => {
@@ -266,7 +266,7 @@ describe('evaluateCondition', () => {
       const { ok, detail } = evaluate('json $.status == "UP"', { ...up, body });
       expect(ok).toBe(false);
       expect(detail).not.toContain(secret);
-      expect(detail.length).toBeLessThanOrEqual('$.status '.length + 81 + ' != "UP"'.length);
+      expect(detail.length).toBeLessThanOrEqual('$.status '.length + 33 + ' != "UP"'.length);
       expect(detail).toMatch(/^\$\.status \{"message":"a+… != "UP"$/);
     });
 
@@ -277,15 +277,42 @@ describe('evaluateCondition', () => {
     });
 
     it('does not split a surrogate pair at the start of an excerpt', () => {
-      const body = `😀${'x'.repeat(19)}error`;
+      const body = `😀${'x'.repeat(7)}error`;
       const { detail } = evaluate('body !contains "error"', { ...up, body });
-      expect(detail).toBe(`body contains "error" at 21: …"${'x'.repeat(19)}error"`);
+      expect(detail).toBe(`body contains "error" at 9: …"${'x'.repeat(7)}error"`);
     });
 
     it('does not split a surrogate pair when cutting', () => {
-      const body = `${'a'.repeat(79)}😀${'b'.repeat(10)}`;
+      const body = `${'a'.repeat(31)}😀${'b'.repeat(10)}`;
       const { detail } = evaluate('body contains "ok"', { ...up, body });
-      expect(detail).toBe(`body "${'a'.repeat(79)}"… does not contain "ok"`);
+      expect(detail).toBe(`body "${'a'.repeat(31)}"… does not contain "ok"`);
+    });
+
+    it('redacts credentials over the whole body before cutting: no key leaks whole or in part', () => {
+      const key = 'Zk3nq8Rv0pX2bL7wTq9YcD4eHs6Ju1Mf';
+      const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl';
+      // The 32-character window starts 8 characters before "error", in the middle of the key.
+      const body = `{"apiKey":"${key}","error":"db down","auth":"Bearer ${jwt}"}`;
+      const { detail } = evaluate('body !contains "error"', { ...up, body });
+      expect(detail).toMatch(/^body contains "error" at \d+: …"/);
+      for (const part of [key.slice(-8), key.slice(0, 8), jwt.slice(0, 12)])
+        expect(detail).not.toContain(part);
+      const preview = evaluate('body contains "healthy"', {
+        ...up,
+        body: `token=${key}; status=down`,
+      }).detail;
+      expect(preview).toBe('body "token=[REDACTED]; status=down" does not contain "healthy"');
+      const value = evaluate('json $.status == "UP"', {
+        ...up,
+        body: JSON.stringify({ status: key }),
+      }).detail;
+      expect(value).toBe('$.status "[REDACTED]" != "UP"');
+      const error = evaluate('status == 200', {
+        connected: false,
+        responseTimeMs: 1,
+        error: `bad key ${key}`,
+      });
+      expect(error.detail).toBe('status unavailable: not connected ("bad key [REDACTED]")');
     });
   });
 });

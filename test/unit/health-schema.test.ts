@@ -130,6 +130,13 @@ describe('healthChecks/{id}', () => {
     // Issue 13: the prober reads fireops' own secrets only, and never speaks the metadata server's dialect.
     [{ ...http, headerSecrets: { 'X-Api-Key': 'db-password-prod' } }, 'headerSecrets.X-Api-Key'],
     [{ ...http, headers: { 'Metadata-Flavor': 'Google' } }, 'headers.Metadata-Flavor'],
+    // Credentials are not inline (platform/domain/credentials.ts): by name, or by the look of the value.
+    [{ ...http, headers: { 'X-Api-Key': 'k' } }, 'headers.X-Api-Key'],
+    [{ ...http, target: 'https://api.example.com/health?api_key=abc' }, 'target'],
+    [{ ...http, method: 'POST', body: '{"user":"probe","password":"hunter2"}' }, 'body'],
+    [{ ...http, headers: { 'X-Session': 'abc' } }, 'headers.X-Session'],
+    [{ ...http, headers: { 'X-Custom': 'Zk3nq8Rv0pX2bL7wTq9YcD4e' } }, 'headers.X-Custom'],
+    [{ ...http, headers: { 'X-Custom': 'ghp_0123456789abcdefABCDEF0123456789abcd' } }, 'headers.X-Custom'],
     [{ ...http, headers: { 'X-Google-Metadata-Request': 'True' } }, 'headers.X-Google-Metadata-Request'],
     [{ ...http, headerSecrets: { 'metadata-flavor': 'fireops-x' } }, 'headerSecrets.metadata-flavor'],
     [
@@ -198,6 +205,11 @@ describe('healthChecks/{id}', () => {
       [
         { ...http, headers: { Authorization: 'Bearer abc' } },
         `field 'headers.Authorization' must not be inline: name a Secret Manager secret in headerSecrets.Authorization`,
+      ],
+      [
+        { ...http, headers: { 'X-Custom': 'Zk3nq8Rv0pX2bL7wTq9YcD4e' } },
+        `field 'headers.X-Custom' must not be inline: its value looks like a credential (a token, key or auth ` +
+          'scheme): name a Secret Manager secret in headerSecrets.X-Custom',
       ],
       [
         { ...http, headers: { 'Bad Name': 'x' } },

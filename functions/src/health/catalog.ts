@@ -2,7 +2,9 @@
 // (what the probe cycle runs) and is audited with its diff; an invalid one is refused with the field named,
 // audited and alerted, and the previous valid definition stays in the catalog and keeps running. Events can
 // arrive out of order: the catalog remembers each check's source update time and never goes back.
+import { auditDigest } from '../platform/domain/credentials';
 import type { DocumentData } from 'firebase-admin/firestore';
+import type { HealthCheck } from './schema';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
@@ -44,9 +46,13 @@ export async function handleHealthCheckWrite(
   const result = await runOnce<CheckWriteOutcome>('cloudevent', event.id, async ({ tx }) => {
     const snap = await tx.get(catalogRef);
     const audit = await openAudit(tx, [HEALTH_STREAM], clock);
-    const catalog: HealthCatalogDoc & { sourceTimes?: Record<string, number> } = snap.exists
-      ? (snap.data() as HealthCatalogDoc & { sourceTimes?: Record<string, number> })
-      : { checks: {}, refused: {}, updatedAtMs: 0 };
+    // A catalog whose first write was a refusal has no `checks` yet (merge writes only the fields they set).
+    const catalog: HealthCatalogDoc & { sourceTimes?: Record<string, number> } = {
+      checks: {},
+      refused: {},
+      updatedAtMs: 0,
+      ...(snap.data() as (HealthCatalogDoc & { sourceTimes?: Record<string, number> }) | undefined),
+    };
     const sourceTimes = catalog.sourceTimes ?? {};
     if ((sourceTimes[event.checkId] ?? 0) > event.sourceTimeMs) return { value: { outcome: 'stale' } };
     const { FieldValue } = firestoreModule();
@@ -62,13 +68,14 @@ export async function handleHealthCheckWrite(
         },
         { merge: true },
       );
+      const deleted = catalog.checks[event.checkId];
       audit.append(HEALTH_STREAM, {
         actor,
         action: 'check.deleted',
         target,
         reason: `deleted by ${actor.type} ${actor.id}; no longer probed`,
         correlationId: event.id,
-        before: toJsonValue(catalog.checks[event.checkId] ?? null),
+        before: toJsonValue(deleted ? auditView(deleted) : null),
       });
       return { value: { outcome: 'deleted' } };
     }
@@ -118,8 +125,8 @@ export async function handleHealthCheckWrite(
       },
       { merge: true },
     );
-    const beforeJson = before ? toJsonValue(before) : null;
-    const afterJson = toJsonValue(parsed.check);
+    const beforeJson = before ? toJsonValue(auditView(before)) : null;
+    const afterJson = toJsonValue(auditView(parsed.check));
     audit.append(HEALTH_STREAM, {
       actor,
       action: before ? 'check.updated' : 'check.created',
@@ -134,6 +141,20 @@ export async function handleHealthCheckWrite(
   });
   if (result.duplicate) return { outcome: 'duplicate' };
   return result.value;
+}
+
+/**
+ * A definition as its audit entry keeps it: header values and the request body as digests (auditDigest), never
+ * as text. Credential-looking values are refused before this (schema.ts), but a header value or a body may still be
+ * sensitive, and an audit entry is permanent. `details.changed` still names every field that changed.
+ */
+export function auditView(check: HealthCheck): HealthCheck {
+  if (check.type !== 'http') return check;
+  const digested: HealthCheck = { ...check };
+  if (check.headers)
+    digested.headers = Object.fromEntries(Object.entries(check.headers).map(([k, v]) => [k, auditDigest(v)]));
+  if (check.body !== undefined) digested.body = auditDigest(check.body);
+  return digested;
 }
 
 async function parse(data: DocumentData, probeRegions: readonly string[]) {

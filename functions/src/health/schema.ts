@@ -1,6 +1,7 @@
 // Health checks, edited by admins: `healthChecks/{id}` (one probe definition each), `settings/health` (runner
 // settings) and `settings/alerts` (where incidents are posted). Validated on every read; an invalid definition is
 // refused with the field named and audited, and the previous valid one keeps running.
+import { inlineHeaderRefusal, redactCredentials } from '../platform/domain/credentials';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
@@ -272,6 +273,32 @@ const httpCheck = z
   })
   .superRefine((check, ctx) => {
     checkHeaderNames(Object.keys(check.headers ?? {}), ctx, 'headers', true);
+    // Credentials never enter Firestore (the catalog, every audit entry of an edit): a header whose name or value
+    // looks like one is refused inline (platform/domain/credentials.ts), naming the header, never quoting it.
+    for (const [name, value] of Object.entries(check.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (SECRET_HEADERS.has(lower) || CLIENT_HEADERS.has(lower) || METADATA_HEADERS.has(lower)) continue;
+      const refusal = inlineHeaderRefusal(name, value);
+      if (refusal)
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `must not be inline: ${refusal}` });
+    }
+    // Nor in the URL's query or the request body (both are stored and audited): there is no headerSecrets for them.
+    if (URL.canParse(check.target) && redactCredentials(check.target) !== check.target) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message:
+          'must not hold a credential (a token or key in the URL): send it in a header named in headerSecrets',
+      });
+    }
+    if (check.body !== undefined && redactCredentials(check.body) !== check.body) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body'],
+        message:
+          'must not hold a credential (a token, key or password): probe an endpoint that takes it in a header named in headerSecrets',
+      });
+    }
     checkHeaderNames(Object.keys(check.headerSecrets ?? {}), ctx, 'headerSecrets', false);
     const inline = new Set(Object.keys(check.headers ?? {}).map((n) => n.toLowerCase()));
     for (const name of Object.keys(check.headerSecrets ?? {})) {

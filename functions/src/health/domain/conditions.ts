@@ -30,9 +30,12 @@
 //   a response, so `responseTimeMs < 800` fails rather than pass a refused connection.
 // - Comparisons are strict: `json $.count >= 3` fails on `"count": "3"` (a string is not a number), and
 //   `json $.ok == true` fails on `"ok": 1`.
-// - A detail quotes at most 80 characters of the body (bodies can hold tokens or personal data, and details are
-//   stored in every cycle document): a preview for `contains`, the text around the match for `!contains`, the
-//   JSON rendering of a value for `json`. Probe errors are clipped to 80 characters too.
+// - A detail quotes at most 32 characters of the body, redacted (bodies can hold tokens or personal data, and details
+//   are stored in cycle documents and incidents and posted to chat): a preview for `contains`, the text around the
+//   match for `!contains`, the JSON rendering of a value for `json`. Whatever looks like a credential is replaced by
+//   [REDACTED] first, over the whole body, so a key cut by the 32-character window cannot leak in part
+//   (platform/domain/credentials.ts). Probe errors are redacted and clipped the same way.
+import { redactCredentials } from '../../platform/domain/credentials';
 
 export type ProbeType = 'http' | 'tcp' | 'tls';
 export type ComparisonOperator = '==' | '!=' | '<' | '<=' | '>' | '>=';
@@ -84,8 +87,20 @@ export class ConditionSyntaxError extends Error {
 export const MAX_CONDITION_LENGTH = 500;
 const MAX_PATH_SEGMENTS = 32;
 const MAX_LIST_VALUES = 50;
-/** At most this many characters of a probed body (or probe error) appear in a detail. */
-export const DETAIL_BODY_CHARS = 80;
+/** At most this many characters of a probed body (or probe error), redacted, appear in a detail. */
+export const DETAIL_BODY_CHARS = 32;
+/** Probe errors (transport messages, not response content) keep up to 80 characters, redacted. */
+export const DETAIL_ERROR_CHARS = 80;
+
+/** The body with credentials redacted, once per observation (only failing body conditions need it). */
+const redactedBodies = new WeakMap<ProbeObservation, string>();
+function safeBody(obs: ProbeObservation & { body: string }): string {
+  const known = redactedBodies.get(obs);
+  if (known !== undefined) return known;
+  const red = redactCredentials(obs.body);
+  redactedBodies.set(obs, red);
+  return red;
+}
 
 const SUBJECTS_BY_TYPE: Record<ProbeType, readonly ConditionSubject[]> = {
   // certExpiresInDays on http is observed for https targets only; the schema refuses it for http:// targets.
@@ -396,32 +411,33 @@ function compare(actual: number, operator: ComparisonOperator, expected: number)
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
-/** At most DETAIL_BODY_CHARS characters of `text`, `…` when cut (never splitting a surrogate pair). */
-function shorten(text: string): string {
-  if (text.length <= DETAIL_BODY_CHARS) return text;
-  const cut = isHighSurrogate(text.charCodeAt(DETAIL_BODY_CHARS - 1))
-    ? DETAIL_BODY_CHARS - 1
-    : DETAIL_BODY_CHARS;
+/** At most `max` characters of `text`, `…` when cut (never splitting a surrogate pair). */
+function shorten(text: string, max = DETAIL_BODY_CHARS): string {
+  if (text.length <= max) return text;
+  const cut = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
   return `${text.slice(0, cut)}…`;
 }
 
-/** At most DETAIL_BODY_CHARS characters of `text`, JSON-quoted, `…` after the quotes when cut. */
-function clip(text: string): string {
-  return excerpt(text, 0);
+/** At most `max` characters of `text`, JSON-quoted, `…` after the quotes when cut. */
+function clip(text: string, max = DETAIL_BODY_CHARS): string {
+  return excerpt(text, 0, max);
 }
 
-/** At most DETAIL_BODY_CHARS characters of `text` from `start`, JSON-quoted, `…` marking what was left out. */
-function excerpt(text: string, start: number): string {
+/** A probe error for a detail: redacted, at most DETAIL_ERROR_CHARS characters, JSON-quoted. */
+const clipError = (error: string) => clip(redactCredentials(error), DETAIL_ERROR_CHARS);
+
+/** At most `max` characters of `text` from `start`, JSON-quoted, `…` marking what was left out. */
+function excerpt(text: string, start: number, max = DETAIL_BODY_CHARS): string {
   let from = start;
   if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from += 1;
-  let to = Math.min(text.length, from + DETAIL_BODY_CHARS);
+  let to = Math.min(text.length, from + max);
   if (to < text.length && isHighSurrogate(text.charCodeAt(to - 1))) to -= 1;
   return `${from > 0 ? '…' : ''}${JSON.stringify(text.slice(from, to))}${to < text.length ? '…' : ''}`;
 }
 
 /** Why a subject has no observed value: `status unavailable: not connected ("connect ECONNREFUSED ...")`. */
 function unavailable(subject: string, obs: ProbeObservation, fallback?: string): ConditionResult {
-  const error = obs.error ? clip(obs.error) : undefined;
+  const error = obs.error ? clipError(obs.error) : undefined;
   let reason: string;
   if (!obs.connected) reason = `: not connected${error ? ` (${error})` : ''}`;
   else if (error) reason = `: ${error}`;
@@ -481,7 +497,7 @@ function evaluateWith(
 ): ConditionResult {
   if (c.subject === 'connected') {
     const ok = (obs.connected === c.value) === (c.operator === '==');
-    const because = !obs.connected && obs.error ? `: ${clip(obs.error)}` : '';
+    const because = !obs.connected && obs.error ? `: ${clipError(obs.error)}` : '';
     return {
       ok,
       detail: `connected ${obs.connected} ${ok ? c.operator : NEGATED[c.operator]} ${c.value}${ok ? '' : because}`,
@@ -507,13 +523,19 @@ function evaluateWith(
       if (c.operator === 'contains') {
         return at >= 0
           ? { ok: true, detail: `body contains ${clip(c.value)} at ${at}` }
-          : { ok: false, detail: `body ${clip(obs.body)} does not contain ${clip(c.value)}` };
+          : {
+              ok: false,
+              detail: `body ${clip(safeBody(obs as ProbeObservation & { body: string }))} does not contain ${clip(c.value)}`,
+            };
       }
       if (at < 0) return { ok: true, detail: `body does not contain ${clip(c.value)}` };
-      // The text around the match, the match first: what an on-call reader needs to recognise the error.
+      // The text around the match, the match first: what an on-call reader needs to recognise the error. Found
+      // again in the redacted body (the match itself may have been part of something redacted).
+      const red = safeBody(obs as ProbeObservation & { body: string });
+      const redAt = red.indexOf(c.value);
       return {
         ok: false,
-        detail: `body contains ${clip(c.value)} at ${at}: ${excerpt(obs.body, Math.max(0, at - 20))}`,
+        detail: `body contains ${clip(c.value)} at ${at}: ${excerpt(red, Math.max(0, redAt - 8))}`,
       };
     }
     case 'json': {
@@ -525,7 +547,7 @@ function evaluateWith(
       const { found, value } = lookup(parsed.value, c.path);
       if (!found) return { ok: false, detail: `${label} not found` };
       // The value as JSON (`"DOWN"`, `{"a":1}`), which is body content: shortened like the body.
-      const shown = shorten(JSON.stringify(value));
+      const shown = shorten(redactCredentials(JSON.stringify(value)));
       if (c.operator === '==' || c.operator === '!=') {
         const ok = (value === c.value) === (c.operator === '==');
         return {
