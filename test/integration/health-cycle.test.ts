@@ -3,6 +3,7 @@
 // definition tests. Regions are played by calling the cycle once per region per minute; the server answers each
 // region as the test says, so "failing in r1 only" is a real failure seen only by r1's probes.
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/platform/firestore';
@@ -13,11 +14,13 @@ import { probeAll } from '../../functions/src/health/probe';
 import { healthCheckSchema } from '../../functions/src/health/schema';
 import { handleHealthCheckWrite } from '../../functions/src/health/catalog';
 import { countFirestoreWrites } from '../bench/firestore-writes.mjs';
-import { collectAlertsForFile, rest, waitFor } from '../support/emulators';
+import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
+import { findScheduledFunctions, scheduledRequest } from '../../emulators/scheduler.mjs';
 import { fnRequire } from '../support/functions-require';
 import { scaled } from '../support/time-factor';
 
 const MINUTE = 60_000;
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 // The bench's write counter (every set, create, update and delete of the functions' Firestore client), installed
 // once for this file: reset before a cycle, read after it.
 const firestoreWrites = countFirestoreWrites(fnRequire);
@@ -287,6 +290,41 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     expect(doc!.r[hang][3]).toMatch(/^timeout/);
     expect(doc!.r[ok][0]).toBe(1);
   }, 60_000);
+
+  it('fault: 400 hanging targets at production timings; the deployed probeCycle still commits every check as down', async () => {
+    // The real trigger in the Functions emulator (its 55 s timeout, the 40 s PROBE_BUDGET_MS, concurrency 50, the
+    // schema's 10 s default timeout), fired as Cloud Scheduler does. 400 x 10 s / 50 = 80 s of probing would
+    // outlive the function without the budget; with it, what was not probed by then is a timeout too.
+    const ids = Array.from({ length: 400 }, (_, i) => uniqueId(`storm${i}`));
+    const definition = check({ target: `${base}/hang`, regions: ['europe-west1'] });
+    delete (definition as { timeoutMs?: number }).timeoutMs; // the default, 10 s
+    await catalog(Object.fromEntries(ids.map((id) => [id, definition])));
+    const m = startMinute();
+    const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
+    const fn = findScheduledFunctions(indexJs).find((f) => f.id === 'health-probeCycleEuropeWest1')!;
+    const { url, headers, body } = scheduledRequest(fn, {
+      baseUrl: process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001',
+      project: PROJECT_ID,
+      region: 'europe-west1',
+      scheduleTime: m,
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(scaled(120_000)),
+    });
+    expect(res.status).toBe(200);
+    const doc = await waitFor(() => cycleDoc('europe-west1', m), {
+      timeoutMs: 30_000,
+      what: 'the cycle document',
+    });
+    const results = ids.map((id) => doc.r[id] as [number, number, number | null, string]);
+    expect(results.filter((r) => r?.[0] === 0 && /^timeout/.test(r[3]))).toHaveLength(400);
+    // Both kinds: probes that hit their own 10 s timeout, and checks the budget left unprobed.
+    expect(results.some((r) => r[3].includes('within the cycle'))).toBe(true);
+    expect(results.some((r) => !r[3].includes('within the cycle'))).toBe(true);
+  }, 180_000);
 
   it("does not count the prober's own failures against a check: one alert, the counters untouched", async () => {
     const [secret, plain] = [uniqueId('secret'), uniqueId('plain')];

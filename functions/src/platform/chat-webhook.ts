@@ -2,6 +2,7 @@
 // the credential, so it lives in Secret Manager, is read at run time (a rotation needs no redeploy) and never
 // reaches a log line, a document or an error message. accessSecretValue registers it with the redactor for logs;
 // errors are scrubbed here as well, because a thrown message can be printed by the runtime without our logger.
+import { redactCredentials } from './domain/credentials';
 import { originListed, readCapped } from './outbound';
 import type { Alert } from './schema';
 import { systemClock, type Clock } from './domain/clock';
@@ -154,7 +155,11 @@ export class ChatWebhook {
     );
     if (res.status < 200 || res.status > 299) {
       this.cached = undefined;
-      const snippet = body.slice(0, MAX_ERROR_BODY_CHARS).replace(/\s+/g, ' ').trim();
+      // The URL first (a sink may echo it), then anything else that looks like a credential.
+      const snippet = redactCredentials(scrubUrl(body.slice(0, 4 * MAX_ERROR_BODY_CHARS), url))
+        .slice(0, MAX_ERROR_BODY_CHARS)
+        .replace(/\s+/g, ' ')
+        .trim();
       throw new TransientError(
         scrubUrl(
           `chat webhook (secret ${secretId}) answered ${res.status}${snippet ? `: ${snippet}` : ''}`,
