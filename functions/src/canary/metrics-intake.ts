@@ -8,6 +8,7 @@
 // it, the `writer` attribute; these trace a window to one message, they do not authenticate it. Any holder of the
 // publisher role may publish a window for any service: one topic per service (each with its own publisher grant)
 // is the step that would bind a service to its own windows.
+import { shardedStream } from '../platform/domain/audit-chain';
 import type { Clock } from '../platform/domain/clock';
 import { systemClock } from '../platform/domain/clock';
 import { ValidationError } from '../platform/domain/errors';
@@ -19,6 +20,11 @@ import { METRICS } from '../platform/collections';
 
 /** Audit stream of refused metric messages (its own: a noisy writer must not contend with the canary's stream). */
 export const METRICS_STREAM = 'metrics';
+/**
+ * Refusals are audited in the claimed service's shard of the stream (`metrics-0` .. `metrics-7`): a publisher
+ * flooding invalid windows (up to 10 instances at once) must not serialise every refusal on one head.
+ */
+export const metricsStream = (service: string): string => shardedStream(METRICS_STREAM, service, 8);
 
 export interface MetricMessage {
   messageId: string;
@@ -128,8 +134,9 @@ async function refuse(msg: MetricMessage, err: ValidationError, clock: Clock): P
     'cloudevent',
     `metrics:${msg.messageId}`,
     async ({ tx }) => {
-      const audit = await openAudit(tx, [METRICS_STREAM], clock);
-      audit.append(METRICS_STREAM, {
+      const stream = metricsStream(claimed);
+      const audit = await openAudit(tx, [stream], clock);
+      audit.append(stream, {
         actor: { type: 'system', id: 'canary-ingestMetrics' },
         action: 'metrics.window-refused',
         target: `${METRICS}/${claimed}`,
@@ -145,7 +152,7 @@ async function refuse(msg: MetricMessage, err: ValidationError, clock: Clock): P
             severity: 'warning',
             kind: 'metrics.window-refused',
             title: `Metric window refused for ${claimed}`,
-            text: `canary-metrics message ${msg.messageId} refused: ${err.message.slice(0, 500)} (one alert per service and hour; every refusal is in audit stream ${METRICS_STREAM})`,
+            text: `canary-metrics message ${msg.messageId} refused: ${err.message.slice(0, 500)} (one alert per service and hour; every refusal is in audit stream ${metricsStream(claimed)})`,
             target: `${METRICS}/${claimed}`,
             correlationId: msg.messageId,
             atMs: nowMs,
