@@ -341,34 +341,6 @@ describe('chat webhook', () => {
   });
 });
 
-describe('a redelivery storm on the deployed trigger', () => {
-  // Pub/Sub delivers at least once and outboxes re-publish what they cannot confirm, so one alert may arrive many
-  // times at once, under new message ids. The deployed platform-notifyAlerts (Functions emulator, real Pub/Sub
-  // emulator) must post it once.
-  it(
-    '12 copies of one alert published at once: one chat post, one claim',
-    async () => {
-      await configure({ webhookSecret: SECRET_ID });
-      const a = alertWith({ title: 'storm' });
-      chat.delayMs = 300; // the first post is in flight while the other copies arrive
-      const topic = pubsubClient().topic(OPS_ALERTS_TOPIC);
-      const ids = await Promise.all(Array.from({ length: 12 }, () => topic.publishMessage({ json: a })));
-      expect(new Set(ids).size).toBe(12); // 12 distinct messages, one alert
-      // The Functions emulator runs the copies on a loaded 2-core machine: generous, scaled deadlines.
-      await waitFor(async () => (await claimOf(a.alertId))?.state === 'posted', {
-        timeoutMs: 150_000,
-        what: 'the deployed platform-notifyAlerts to post the alert',
-      });
-      // The copies still arriving find the claim: nothing more reaches the sink in the next seconds.
-      await new Promise((r) => setTimeout(r, scaled(5_000)));
-      const posts = chat.received.filter((r) => JSON.stringify(r.body).includes('storm'));
-      expect(posts).toHaveLength(1);
-      expect(await claimOf(a.alertId)).toMatchObject({ state: 'posted', attempts: 1 });
-    },
-    scaled(320_000),
-  );
-});
-
 describe('chat webhook: claims and retries', () => {
   it('posts once when deliveries of one alert race (the alert id is claimed before posting)', async () => {
     await configure({ webhookSecret: SECRET_ID });
@@ -479,4 +451,55 @@ describe('chat webhook: claims and retries', () => {
     expect((await handleAlert(a, deps())).chat).toBe('duplicate');
     expect(chat.received.filter(own)).toHaveLength(MAX_NOTIFY_ATTEMPTS);
   });
+});
+
+describe('a redelivery storm on the deployed trigger', () => {
+  // Pub/Sub delivers at least once and outboxes re-publish what they cannot confirm, so one alert may arrive many
+  // times at once, under new message ids. The deployed platform-notifyAlerts (Functions emulator, real Pub/Sub
+  // emulator) must post it once. Last in the file: copies still queued when it ends cannot meet another test's
+  // cleared claims.
+  it(
+    '12 copies of one alert published at once: one chat post, one claim',
+    async () => {
+      await configure({ webhookSecret: SECRET_ID });
+      const a = alertWith({ title: 'storm' });
+      chat.delayMs = 300; // the first post is in flight while the other copies arrive
+      const topic = pubsubClient().topic(OPS_ALERTS_TOPIC);
+      // The deployed function caches settings/alerts for a minute per instance (ALERT_SETTINGS_CACHE_MS), and
+      // other files' alerts have warmed it with another configuration: first wait until it posts with this one.
+      let published = 0;
+      await waitFor(
+        async () => {
+          if (chat.received.some((r) => JSON.stringify(r.body).includes('settings probe'))) return true;
+          if (published++ % 10 === 0)
+            await topic.publishMessage({ json: alertWith({ title: 'settings probe' }) });
+          return false;
+        },
+        {
+          timeoutMs: 150_000,
+          intervalMs: 1_000,
+          what: 'the deployed function to post with this configuration',
+        },
+      );
+      const ids = await Promise.all(Array.from({ length: 12 }, () => topic.publishMessage({ json: a })));
+      expect(new Set(ids).size).toBe(12); // 12 distinct messages, one alert
+      // The Functions emulator runs the copies on a loaded 2-core machine: generous, scaled deadlines.
+      await waitFor(async () => (await claimOf(a.alertId))?.state === 'posted', {
+        timeoutMs: 150_000,
+        what: 'the deployed platform-notifyAlerts to post the alert',
+      });
+      // The copies still arriving find the claim. A sentinel published after them is posted once they were all
+      // taken (one subscription, delivered in order in the emulator); a later copy would find the claim too.
+      await topic.publishMessage({ json: alertWith({ title: 'sentinel' }) });
+      await waitFor(() => chat.received.some((r) => JSON.stringify(r.body).includes('sentinel')), {
+        timeoutMs: 150_000,
+        what: 'the sentinel after the storm',
+      });
+      await new Promise((r) => setTimeout(r, scaled(5_000)));
+      const posts = chat.received.filter((r) => JSON.stringify(r.body).includes('storm'));
+      expect(posts).toHaveLength(1);
+      expect(await claimOf(a.alertId)).toMatchObject({ state: 'posted', attempts: 1 });
+    },
+    scaled(320_000),
+  );
 });
