@@ -68,11 +68,11 @@ const TABLE: Record<string, Expected> = {
   'canary-canaryController': { timeoutSeconds: 60 },
   'canary-ingestMetrics': { maxInstances: 10 },
 };
-/** One scheduled function per probe region: same options whatever PROBE_REGIONS holds. */
+/** One scheduled cycle and one shard worker per probe region: same options whatever PROBE_REGIONS holds. */
 const PROBE_CYCLE: Expected = { timeoutSeconds: 55, availableMemoryMb: 512 };
 
 const expectedFor = (id: string): Expected | undefined =>
-  id.startsWith('health-probeCycle') ? PROBE_CYCLE : TABLE[id];
+  id.startsWith('health-probeCycle') || id.startsWith('health-probeShard') ? PROBE_CYCLE : TABLE[id];
 
 describe('the deployed functions (built manifest)', () => {
   const functions = manifest();
@@ -83,6 +83,9 @@ describe('the deployed functions (built manifest)', () => {
     const ids = new Set(functions.map((f) => f.id));
     expect(Object.keys(TABLE).filter((id) => !ids.has(id))).toEqual([]);
     expect(functions.some((f) => f.id.startsWith('health-probeCycle'))).toBe(true);
+    expect(functions.filter((f) => f.id.startsWith('health-probeShard')).length).toBe(
+      functions.filter((f) => f.id.startsWith('health-probeCycle')).length,
+    );
   });
 
   it("each runs as its deploy group's service account, the public read-only endpoints as the reader", () => {

@@ -7,12 +7,14 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { db } from '../../functions/src/platform/firestore';
-import { runProbeCycle, type HealthDeps } from '../../functions/src/health/engine';
-import { cycleDocId } from '../../functions/src/health/docs';
+import { PROBE_BUDGET_MS, runProbeCycle, type HealthDeps } from '../../functions/src/health/engine';
+import { bucketOf, planShards } from '../../functions/src/health/domain/shards';
+import { HEALTH_STREAM, HEALTH_STREAM_SHARDS, cycleDocId } from '../../functions/src/health/docs';
+import { streamShards } from '../../functions/src/platform/domain/audit-chain';
 import { HEALTH_CATALOG } from '../../functions/src/platform/collections';
 import { probeAll } from '../../functions/src/health/probe';
 import { healthCheckSchema } from '../../functions/src/health/schema';
-import { handleHealthCheckWrite } from '../../functions/src/health/catalog';
+import { catalogEntry, handleHealthCheckWrite } from '../../functions/src/health/catalog';
 import { countFirestoreWrites } from '../bench/firestore-writes.mjs';
 import { PROJECT_ID, collectAlertsForFile, rest, waitFor } from '../support/emulators';
 import { findScheduledFunctions, scheduledRequest } from '../../emulators/scheduler.mjs';
@@ -20,6 +22,8 @@ import { fnRequire } from '../support/functions-require';
 import { scaled } from '../support/time-factor';
 
 const MINUTE = 60_000;
+/** The `health` audit stream's shards (health/docs.ts HEALTH_STREAM_SHARDS). */
+const HEALTH_STREAMS = streamShards(HEALTH_STREAM, HEALTH_STREAM_SHARDS);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 // The bench's write counter (every set, create, update and delete of the functions' Firestore client), installed
 // once for this file: reset before a cycle, read after it.
@@ -64,10 +68,10 @@ function uniqueId(prefix: string): string {
 
 /** Writes the catalog directly (what onHealthCheckWritten keeps), from definitions validated by the real schema. */
 async function catalog(checks: Record<string, Record<string, unknown>>): Promise<void> {
-  const parsed = Object.fromEntries(
-    Object.entries(checks).map(([id, c]) => [id, healthCheckSchema.parse(c)]),
-  );
-  await db().doc(HEALTH_CATALOG).set({ checks: parsed, refused: {}, updatedAtMs: Date.now() });
+  const batch = db().batch();
+  for (const [id, c] of Object.entries(checks))
+    batch.set(db().collection(HEALTH_CATALOG).doc(id), catalogEntry(id, healthCheckSchema.parse(c)));
+  await batch.commit();
 }
 
 function check(extra: Record<string, unknown> = {}) {
@@ -131,7 +135,7 @@ async function incidents(checkId: string) {
 async function expectCreatedThenRefused(id: string): Promise<void> {
   const audit = await db()
     .collection('auditLog')
-    .where('stream', '==', 'health')
+    .where('stream', 'in', HEALTH_STREAMS)
     .where('target', '==', `healthChecks/${id}`)
     .get();
   expect(audit.docs.map((d) => d.get('action') as string).sort()).toEqual(['check.created', 'check.refused']);
@@ -183,7 +187,7 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     const audited = (
       await db()
         .collection('auditLog')
-        .where('stream', '==', 'health')
+        .where('stream', 'in', HEALTH_STREAMS)
         .where('action', '==', 'health.transitions')
         .get()
     ).docs.flatMap((d) =>
@@ -291,14 +295,22 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     expect(doc!.r[ok][0]).toBe(1);
   }, 60_000);
 
-  it('fault: 400 hanging targets at production timings; the deployed probeCycle still commits every check as down', async () => {
-    // The real trigger in the Functions emulator (its 55 s timeout, the 40 s PROBE_BUDGET_MS, concurrency 50, the
+  it('fault: 400 hanging targets at production timings; the deployed probeCycle fans out and every shard commits every check as down', async () => {
+    // The real triggers in the Functions emulator (55 s timeouts, the 40 s PROBE_BUDGET_MS, concurrency 50, the
     // schema's 10 s default timeout), fired as Cloud Scheduler does. 400 x 10 s / 50 = 80 s of probing would
-    // outlive the function without the budget; with it, what was not probed by then is a timeout too.
+    // outlive one function; the cycle sizes shards for every target hanging (domain/shards.ts), hands them to
+    // probeShardEuropeWest1 over Pub/Sub, and each shard finishes inside its budget: every check is a timeout of
+    // its own probe, none is cut short by the budget.
     const ids = Array.from({ length: 400 }, (_, i) => uniqueId(`storm${i}`));
     const definition = check({ target: `${base}/hang`, regions: ['europe-west1'] });
     delete (definition as { timeoutMs?: number }).timeoutMs; // the default, 10 s
     await catalog(Object.fromEntries(ids.map((id) => [id, definition])));
+    const plan = planShards({
+      checks: ids.map((id) => ({ bucket: bucketOf(id) })),
+      concurrency: 50,
+      budgetMs: PROBE_BUDGET_MS,
+    });
+    expect(plan.shards).toBeGreaterThan(1);
     const m = startMinute();
     const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
     const fn = findScheduledFunctions(indexJs).find((f) => f.id === 'health-probeCycleEuropeWest1')!;
@@ -315,16 +327,29 @@ describe('probe cycle: thresholds, incidents, storage', () => {
       signal: AbortSignal.timeout(scaled(120_000)),
     });
     expect(res.status).toBe(200);
-    const doc = await waitFor(() => cycleDoc('europe-west1', m), {
-      timeoutMs: 30_000,
-      what: 'the cycle document',
-    });
-    const results = ids.map((id) => doc.r[id] as [number, number, number | null, string]);
-    expect(results.filter((r) => r?.[0] === 0 && /^timeout/.test(r[3]))).toHaveLength(400);
-    // Both kinds: probes that hit their own 10 s timeout, and checks the budget left unprobed.
-    expect(results.some((r) => r[3].includes('within the cycle'))).toBe(true);
-    expect(results.some((r) => !r[3].includes('within the cycle'))).toBe(true);
-  }, 180_000);
+    const docs = await waitFor(
+      async () => {
+        const snap = await db()
+          .collection('healthCycles')
+          .where('region', '==', 'europe-west1')
+          .where('minuteMs', '==', m)
+          .get();
+        return snap.size === plan.shards ? snap.docs.map((d) => d.data()) : undefined;
+      },
+      // Shards run in parallel in production; the emulator may run them one after another (20 s each).
+      { timeoutMs: scaled(150_000), what: `the ${plan.shards} shard cycle documents` },
+    );
+    expect(docs.map((d) => d.shard as number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: plan.shards }, (_, k) => k),
+    );
+    expect(new Set(docs.map((d) => d.shards))).toEqual(new Set([plan.shards]));
+    const r = Object.assign({}, ...docs.map((d) => d.r as Record<string, [number, number, number, string]>));
+    const results = ids.map((id) => r[id]!);
+    expect(results.filter((x) => x?.[0] === 0 && /^timeout after 10000 ms/.test(x[3]))).toHaveLength(400);
+    expect(results.some((x) => x[3].includes('within the cycle'))).toBe(false);
+    // Every check is in exactly one shard: the shards' results do not overlap.
+    expect(docs.reduce((n, d) => n + Object.keys(d.r as object).length, 0)).toBe(400);
+  }, scaled(300_000));
 
   it("does not count the prober's own failures against a check: one alert, the counters untouched", async () => {
     const [secret, plain] = [uniqueId('secret'), uniqueId('plain')];
@@ -565,16 +590,16 @@ describe('onHealthCheckWritten: regions', () => {
         ['europe-west1', 'africa-south1'],
       );
     expect((await write(1, check({ regions: ['europe-west1'] }))).outcome).toBe('updated');
-    const first = (await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`) as unknown;
+    const first = (await db().collection(HEALTH_CATALOG).doc(id).get()).get('check') as unknown;
     const refused = await write(2, check({ regions: ['europe-west1', 'europe-wset1'] }));
     expect(refused).toEqual({
       outcome: 'refused',
       reason:
         "field 'regions[1]' must be one of the deployed probe regions (europe-west1, africa-south1): 'europe-wset1' is not",
     });
-    const catalogDoc = await db().doc(HEALTH_CATALOG).get();
-    expect(catalogDoc.get(`checks.${id}`)).toEqual(first);
-    expect(catalogDoc.get(`refused.${id}`)).toMatchObject({ field: 'regions[1]' });
+    const catalogDoc = await db().collection(HEALTH_CATALOG).doc(id).get();
+    expect(catalogDoc.get('check')).toEqual(first);
+    expect(catalogDoc.get('refused')).toMatchObject({ field: 'regions[1]' });
     await expectCreatedThenRefused(id);
   });
 });
@@ -585,7 +610,7 @@ describe('onHealthCheckWritten (Functions emulator)', () => {
     await rest.set(`healthChecks/${id}`, check({ regions: ['europe-west1'] }));
     const first = await waitFor(
       async () =>
-        ((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`) as Record<string, unknown>) ?? undefined,
+        ((await db().collection(HEALTH_CATALOG).doc(id).get()).get('check') as Record<string, unknown>) ?? undefined,
       { what: 'the catalog entry' },
     );
     expect(first).toMatchObject({ name: 'Bvester API', failureThreshold: 3, enabled: true });
@@ -595,11 +620,12 @@ describe('onHealthCheckWritten (Functions emulator)', () => {
     );
     const refused = await waitFor(
       async () =>
-        (await db().doc(HEALTH_CATALOG).get()).get(`refused.${id}`) as { field: string } | undefined,
+        ((await db().collection(HEALTH_CATALOG).doc(id).get()).get('refused') as { field: string } | null) ??
+        undefined,
       { what: 'the refusal' },
     );
     expect(refused.field).toMatch(/conditions\[0\]|failureThreshold/);
-    expect((await db().doc(HEALTH_CATALOG).get()).get(`checks.${id}`)).toEqual(first);
+    expect((await db().collection(HEALTH_CATALOG).doc(id).get()).get('check')).toEqual(first);
     await expectCreatedThenRefused(id);
   });
 });

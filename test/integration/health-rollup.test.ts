@@ -4,7 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { db, firestoreModule } from '../../functions/src/platform/firestore';
 import { cycleDocId, type CycleResult, type HealthCycleDoc } from '../../functions/src/health/docs';
 import { HEALTH_CATALOG, HEALTH_CYCLES, HEALTH_SUMMARY } from '../../functions/src/platform/collections';
-import { runHealthRollup } from '../../functions/src/health/rollup';
+import { catalogEntry } from '../../functions/src/health/catalog';
+import type { HealthCheck } from '../../functions/src/health/schema';
+import { readSummary, runHealthRollup } from '../../functions/src/health/rollup';
 import { FUNCTIONS_URL, rest } from '../support/emulators';
 import { MIN, HOUR, DAY } from '../support/time';
 
@@ -14,8 +16,7 @@ const TODAY = Math.floor(Date.now() / DAY) * DAY;
 const START = TODAY - 3 * HOUR;
 const END = TODAY + 3 * HOUR;
 
-const catalog = {
-  checks: {
+const definitions = {
     api: {
       name: 'Public API',
       enabled: true,
@@ -35,10 +36,16 @@ const catalog = {
       tags: [],
       sloTarget: 99.9,
     },
-  },
-  refused: {},
-  updatedAtMs: 0,
 };
+
+/** Writes the catalog documents (one per check, what onHealthCheckWritten keeps); `only` limits which. */
+async function seedCatalog(only: (keyof typeof definitions)[] = ['api', 'web']): Promise<void> {
+  const col = db().collection(HEALTH_CATALOG);
+  for (const id of Object.keys(definitions) as (keyof typeof definitions)[]) {
+    if (only.includes(id)) await col.doc(id).set(catalogEntry(id, definitions[id] as unknown as HealthCheck));
+    else await col.doc(id).set(catalogEntry(id, null));
+  }
+}
 
 /**
  * api fails in europe-west1 every minute of the hour from 23:00 yesterday, and is in maintenance (failing) from
@@ -82,7 +89,7 @@ async function writeCycles(fromMs: number, toMs: number): Promise<void> {
 }
 
 async function summary(): Promise<any> {
-  return (await db().doc(HEALTH_SUMMARY).get()).data();
+  return (await readSummary())?.summary;
 }
 
 const key = (ms: number) => `${new Date(ms).toISOString().slice(0, 16)}Z`;
@@ -93,7 +100,7 @@ beforeEach(async () => {
 
 describe('healthRollup', () => {
   it('folds two regions into buckets, writes the completed day once, and then reads only new cycles', async () => {
-    await db().doc(HEALTH_CATALOG).set(catalog);
+    await seedCatalog();
     await writeCycles(START, END);
 
     // First run at 03:05: starts at the UTC day of the oldest cycle (yesterday 00:00), at most 24 h of cycles per
@@ -105,12 +112,12 @@ describe('healthRollup', () => {
       throughMs: TODAY,
       cyclesRead: 3 * 60 * 2,
       dayCyclesRead: 0,
-      summaryWrites: 1,
+      summaryWrites: 2, // the head and its one part
       dailyWrites: 2,
       days: [new Date(TODAY - DAY).toISOString().slice(0, 10)],
     });
-    // summary + catalog + the first-cycle probe + the window's 360 cycles.
-    expect(first.documentReads).toBe(2 + 1 + 360);
+    // summary (absent: 1) + catalog (one per check: 2) + the first-cycle probe + the window's 360 cycles.
+    expect(first.documentReads).toBe(1 + 2 + 1 + 360);
     const yesterday = new Date(TODAY - DAY).toISOString().slice(0, 10);
     const apiDay = (await db().doc(`healthDaily/api_${yesterday}`).get()).data();
     // 180 minutes x 2 regions; europe-west1 failed the last 60.
@@ -161,7 +168,7 @@ describe('healthRollup', () => {
       fromMs: END + 3 * MIN,
       throughMs: END + 5 * MIN,
       cyclesRead: 2 * 2,
-      documentReads: 2 + 4,
+      documentReads: 2 + 2 + 4, // summary head and part, catalog, cycles
     });
     expect((await summary()).checks.api.days[key(TODAY)]).toEqual([304, 304, 60]);
     // Nothing new within the same minute: no query, no write.
@@ -170,19 +177,17 @@ describe('healthRollup', () => {
       outcome: 'nothing-new',
       cyclesRead: 0,
       summaryWrites: 0,
-      documentReads: 2,
+      documentReads: 2 + 2, // summary head and part, catalog
     });
   });
 
   it('re-reads a completed day once for exact daily percentiles, and drops checks removed from the catalog', async () => {
-    await db().doc(HEALTH_CATALOG).set(catalog);
+    await seedCatalog();
     await writeCycles(TODAY - 30 * MIN, TODAY + 10 * MIN);
     const first = await runHealthRollup({ nowMs: TODAY - 10 * MIN, correlationId: 'test-a' }); // through 23:48
     expect(first).toMatchObject({ fromMs: TODAY - DAY, throughMs: TODAY - 12 * MIN, dailyWrites: 0 });
 
-    await db()
-      .doc(HEALTH_CATALOG)
-      .set({ ...catalog, checks: { web: catalog.checks.web } });
+    await seedCatalog(['web']);
     const second = await runHealthRollup({ nowMs: TODAY + 7 * MIN, correlationId: 'test-b' }); // through 00:05
     expect(second).toMatchObject({
       fromMs: TODAY - 12 * MIN,
@@ -204,6 +209,36 @@ describe('healthRollup', () => {
   });
 });
 
+describe('healthRollup: a summary in parts', () => {
+  it('cuts the summary into parts under the size limit, in one batch, and reads it back whole; fewer parts later delete the rest', async () => {
+    await seedCatalog();
+    await writeCycles(TODAY - 30 * MIN, TODAY + 10 * MIN);
+    // Parts of 300 bytes: each check's buckets take 200-300 bytes here, so two checks never share a part.
+    const first = await runHealthRollup(
+      { nowMs: TODAY + 7 * MIN, correlationId: 'parts-1' },
+      { summaryPartBytes: 300 },
+    );
+    expect(first).toMatchObject({ outcome: 'folded', summaryWrites: 3 });
+    const head = (await db().doc(HEALTH_SUMMARY).get()).data()!;
+    expect(head).toMatchObject({ parts: 2, checks: {} });
+    const part0 = (await db().doc('healthSummary/part-0').get()).get('checks') as Record<string, unknown>;
+    const part1 = (await db().doc('healthSummary/part-1').get()).get('checks') as Record<string, unknown>;
+    expect([Object.keys(part0), Object.keys(part1)]).toEqual([['api'], ['web']]);
+    for (const p of [part0, part1]) expect(JSON.stringify(p).length).toBeLessThan(300);
+    expect(Object.keys((await summary()).checks).sort()).toEqual(['api', 'web']);
+
+    // Back to the default size: one part, and part-1 is deleted in the same batch.
+    await writeCycles(TODAY + 10 * MIN, TODAY + 12 * MIN);
+    const second = await runHealthRollup({ nowMs: TODAY + 12 * MIN, correlationId: 'parts-2' });
+    expect(second).toMatchObject({ outcome: 'folded', summaryWrites: 2 });
+    expect((await db().doc(HEALTH_SUMMARY).get()).get('parts')).toBe(1);
+    expect((await db().doc('healthSummary/part-1').get()).exists).toBe(false);
+    const merged = (await summary()).checks;
+    expect(Object.keys(merged).sort()).toEqual(['api', 'web']);
+    expect(merged.web.days[key(TODAY)][0]).toBeGreaterThan(0);
+  });
+});
+
 describe('status (Functions emulator)', () => {
   const url = `${FUNCTIONS_URL}/health-status`;
 
@@ -217,7 +252,7 @@ describe('status (Functions emulator)', () => {
   });
 
   it('serves uptime, budget, burn rate and state, public fields only, cacheable, CORS open', async () => {
-    await db().doc(HEALTH_CATALOG).set(catalog);
+    await seedCatalog();
     await writeCycles(START, END);
     await runHealthRollup({ nowMs: END + 5 * MIN, correlationId: 'test-s1' });
     await runHealthRollup({ nowMs: END + 5 * MIN, correlationId: 'test-s2' });

@@ -153,6 +153,7 @@ function settingsFor(
       'backup-monitor',
       'canary-kick',
       'canary-metrics',
+      'health-probe-shards',
     ],
     ...(tokenFile ? { githubToken: fs.readFileSync(tokenFile) } : {}),
     rulesSource: fs.readFileSync(path.join(ROOT, 'firestore.rules'), 'utf8'),

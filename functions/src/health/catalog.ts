@@ -1,14 +1,17 @@
-// onHealthCheckWritten: admin edits of `healthChecks/{id}`. A valid definition goes into `healthCatalog/current`
-// (what the probe cycle runs) and is audited with its diff; an invalid one is refused with the field named,
+// onHealthCheckWritten: admin edits of `healthChecks/{id}`. A valid definition goes into `healthCatalog/{id}`
+// (what the probe cycle runs, one document per check) and is audited with its diff; an invalid one is refused with the field named,
 // audited and alerted, and the previous valid definition stays in the catalog and keeps running. Events can
-// arrive out of order: the catalog remembers each check's source update time and never goes back.
+// arrive out of order: the catalog remembers each check's source update time and never goes back. Audited in the
+// check's shard of the `health` stream (`health-0` .. `health-7`).
 import { auditDigest } from '../platform/domain/credentials';
 import type { DocumentData } from 'firebase-admin/firestore';
 import type { HealthCheck } from './schema';
 import { alertPublish } from '../platform/alerts';
 import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule } from '../platform/firestore';
-import { HEALTH_STREAM, type HealthCatalogDoc } from './docs';
+import { HEALTH_STREAM, HEALTH_STREAM_SHARDS, type HealthCatalogEntryDoc } from './docs';
+import { shardedStream } from '../platform/domain/audit-chain';
+import { bucketOf } from './domain/shards';
 import { HEALTH_CATALOG, HEALTH_CHECKS } from '../platform/collections';
 import { runOnce } from '../platform/idempotency';
 import { PROBE_REGIONS } from '../platform/params';
@@ -17,6 +20,9 @@ import { systemClock, type Clock } from '../platform/domain/clock';
 import { diffFields } from '../platform/domain/diff';
 import { ValidationError } from '../platform/domain/errors';
 import { actorFromAuth } from '../platform/actor';
+
+const TOMBSTONE_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export interface HealthCheckWriteEvent {
   id: string;
@@ -42,61 +48,45 @@ export async function handleHealthCheckWrite(
   const target = `${HEALTH_CHECKS}/${event.checkId}`;
   let parsed: Awaited<ReturnType<typeof parse>> | undefined;
   if (event.after) parsed = await parse(event.after, probeRegions);
-  const catalogRef = db().doc(HEALTH_CATALOG);
+  const entryRef = db().collection(HEALTH_CATALOG).doc(event.checkId);
+  const stream = shardedStream(HEALTH_STREAM, event.checkId, HEALTH_STREAM_SHARDS);
   const result = await runOnce<CheckWriteOutcome>('cloudevent', event.id, async ({ tx }) => {
-    const snap = await tx.get(catalogRef);
-    const audit = await openAudit(tx, [HEALTH_STREAM], clock);
-    // A catalog whose first write was a refusal has no `checks` yet (merge writes only the fields they set).
-    const catalog: HealthCatalogDoc & { sourceTimes?: Record<string, number> } = {
-      checks: {},
-      refused: {},
-      updatedAtMs: 0,
-      ...(snap.data() as (HealthCatalogDoc & { sourceTimes?: Record<string, number> }) | undefined),
-    };
-    const sourceTimes = catalog.sourceTimes ?? {};
-    if ((sourceTimes[event.checkId] ?? 0) > event.sourceTimeMs) return { value: { outcome: 'stale' } };
-    const { FieldValue } = firestoreModule();
+    const snap = await tx.get(entryRef);
+    const audit = await openAudit(tx, [stream], clock);
+    const entry = snap.data() as HealthCatalogEntryDoc | undefined;
+    if ((entry?.sourceTimeMs ?? 0) > event.sourceTimeMs) return { value: { outcome: 'stale' } };
+    const { Timestamp } = firestoreModule();
     const now = clock.nowMs();
+    const running = entry?.check ?? null;
+    const write = (fields: Pick<HealthCatalogEntryDoc, 'check' | 'refused'>, tombstone = false) =>
+      tx.set(entryRef, {
+        ...catalogEntry(event.checkId, fields.check, { sourceTimeMs: event.sourceTimeMs, nowMs: now }),
+        refused: fields.refused,
+        ...(tombstone ? { expireAt: Timestamp.fromMillis(now + TOMBSTONE_DAYS * DAY_MS) } : {}),
+      });
     if (!parsed) {
-      tx.set(
-        catalogRef,
-        {
-          checks: { [event.checkId]: FieldValue.delete() },
-          refused: { [event.checkId]: FieldValue.delete() },
-          sourceTimes: { [event.checkId]: event.sourceTimeMs },
-          updatedAtMs: now,
-        },
-        { merge: true },
-      );
-      const deleted = catalog.checks[event.checkId];
-      audit.append(HEALTH_STREAM, {
+      // A tombstone, not a deletion: caches see it (catalog-cache.ts), and an older event arriving late is still
+      // recognised as stale. Firestore's TTL removes it after 30 days.
+      write({ check: null, refused: null }, true);
+      audit.append(stream, {
         actor,
         action: 'check.deleted',
         target,
         reason: `deleted by ${actor.type} ${actor.id}; no longer probed`,
         correlationId: event.id,
-        before: toJsonValue(deleted ? auditView(deleted) : null),
+        before: toJsonValue(running ? auditView(running) : null),
       });
       return { value: { outcome: 'deleted' } };
     }
     if (!parsed.ok) {
-      tx.set(
-        catalogRef,
-        {
-          refused: { [event.checkId]: { reason: parsed.reason, field: parsed.field, atMs: now } },
-          sourceTimes: { [event.checkId]: event.sourceTimeMs },
-          updatedAtMs: now,
-        },
-        { merge: true },
-      );
-      const running = catalog.checks[event.checkId] !== undefined;
-      audit.append(HEALTH_STREAM, {
+      write({ check: running, refused: { reason: parsed.reason, field: parsed.field, atMs: now } });
+      audit.append(stream, {
         actor,
         action: 'check.refused',
         target,
         reason: parsed.reason,
         correlationId: event.id,
-        details: { field: parsed.field, previousKeepsRunning: running },
+        details: { field: parsed.field, previousKeepsRunning: running !== null },
       });
       return {
         value: { outcome: 'refused', reason: parsed.reason },
@@ -114,22 +104,12 @@ export async function handleHealthCheckWrite(
         ],
       };
     }
-    const before = catalog.checks[event.checkId];
-    tx.set(
-      catalogRef,
-      {
-        checks: { [event.checkId]: parsed.check },
-        refused: { [event.checkId]: FieldValue.delete() },
-        sourceTimes: { [event.checkId]: event.sourceTimeMs },
-        updatedAtMs: now,
-      },
-      { merge: true },
-    );
-    const beforeJson = before ? toJsonValue(auditView(before)) : null;
+    write({ check: parsed.check, refused: null });
+    const beforeJson = running ? toJsonValue(auditView(running)) : null;
     const afterJson = toJsonValue(auditView(parsed.check));
-    audit.append(HEALTH_STREAM, {
+    audit.append(stream, {
       actor,
-      action: before ? 'check.updated' : 'check.created',
+      action: running ? 'check.updated' : 'check.created',
       target,
       reason: `valid edit by ${actor.type} ${actor.id}`,
       correlationId: event.id,
@@ -141,6 +121,27 @@ export async function handleHealthCheckWrite(
   });
   if (result.duplicate) return { outcome: 'duplicate' };
   return result.value;
+}
+
+/**
+ * The catalog document of a check (`healthCatalog/{checkId}`): what onHealthCheckWritten writes, and what the bench
+ * and tests seed. `updatedAt` is the commit's server time, which catalog caches follow (catalog-cache.ts).
+ */
+export function catalogEntry(
+  checkId: string,
+  check: HealthCheck | null,
+  at: { sourceTimeMs: number; nowMs: number } = { sourceTimeMs: Date.now(), nowMs: Date.now() },
+) {
+  return {
+    checkId,
+    bucket: bucketOf(checkId),
+    check,
+    live: check !== null,
+    refused: null,
+    sourceTimeMs: at.sourceTimeMs,
+    updatedAtMs: at.nowMs,
+    updatedAt: firestoreModule().FieldValue.serverTimestamp(),
+  };
 }
 
 /**

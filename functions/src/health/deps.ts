@@ -13,6 +13,11 @@ export function probeFunctionId(region: string): string {
     .join('')}`;
 }
 
+/** `europe-west1` -> `probeShardEuropeWest1`: the region's shard worker. */
+export function probeShardFunctionId(region: string): string {
+  return probeFunctionId(region).replace(/^probeCycle/, 'probeShard');
+}
+
 export function healthDeps(overrides: Partial<HealthDeps> = {}): HealthDeps {
   return {
     clock: systemClock,

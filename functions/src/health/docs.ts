@@ -8,17 +8,36 @@ import type { HealthState, UptimeCounts } from './domain/health';
 import type { HealthSummary } from './domain/summary';
 
 export const HEALTH_STREAM = 'health';
+/**
+ * The `health` audit stream is cut into `health-0` .. `health-7` (platform/domain/audit-chain.ts shardedStream):
+ * catalog edits by check id, cycle transitions by shard span, so shard cycles committing in the same second do not
+ * queue on one stream head.
+ */
+export const HEALTH_STREAM_SHARDS = 8;
 
 /**
- * `healthCatalog/current`: every check's last VALID definition, kept by onHealthCheckWritten. An invalid edit is
- * refused (audited, alerted) and leaves the previous definition here, so it keeps running; the probe cycle reads
- * this one document instead of the whole collection.
+ * `healthCatalog/{checkId}`: one check's last VALID definition, kept by onHealthCheckWritten (one document per check:
+ * a check may carry a 64 KiB body and 240 KiB of headers, so a catalog in one document would hit 1 MiB at a few
+ * checks). An invalid edit is refused (audited, alerted) and leaves the previous definition here, so it keeps
+ * running. Probe cycles read it through a per-instance cache (catalog-cache.ts) that follows `updatedAt`.
  */
-export interface HealthCatalogDoc {
-  checks: Record<string, HealthCheck>;
-  /** Checks whose latest edit was refused: the reason, the field, when. */
-  refused: Record<string, { reason: string; field: string; atMs: number }>;
+export interface HealthCatalogEntryDoc {
+  checkId: string;
+  /** bucketOf(checkId) (domain/shards.ts): which shard of a cycle probes it. */
+  bucket: number;
+  /** The definition the cycle runs; null once deleted, or while no edit of it has been valid. */
+  check: HealthCheck | null;
+  /** `check !== null`, indexed (the `check` map is not): the rollup reads live definitions only. */
+  live: boolean;
+  /** Set while the latest edit is refused: the reason, the field, when. */
+  refused: { reason: string; field: string; atMs: number } | null;
+  /** Update time of the `healthChecks` document this reflects: an older event never overwrites a newer one. */
+  sourceTimeMs: number;
   updatedAtMs: number;
+  /** Server time of the commit that wrote this (FieldValue.serverTimestamp()): what catalog caches follow. */
+  updatedAt: FirebaseFirestore.Timestamp;
+  /** Tombstones only (the check was deleted): Firestore TTL, 30 days. */
+  expireAt?: FirebaseFirestore.Timestamp;
 }
 
 /** One probe's result, compact: [ok 0|1, ms, HTTP status or 0, failed condition or error or '', maintenance 0|1]. */
@@ -30,10 +49,22 @@ export type CycleCounters = [cf: number, cs: number, lastAtMs: number];
 /** An open incident as the cycle knows it: [incidentId, openedAtMs, lastReminderAtMs]. */
 export type CycleIncident = [id: string, openedAtMs: number, lastReminderAtMs: number];
 
-/** `healthCycles/{region}_{minute ISO, e.g. 2026-11-29T00:07Z}`: everything one region's cycle did in one minute. */
+/**
+ * `healthCycles/{region}_{minute ISO, e.g. 2026-11-29T00:07Z}` (a cycle of one shard) or
+ * `healthCycles/{region}_{minute ISO}_{span}` (one shard of several): everything one region's cycle did in one
+ * minute for the checks of its span.
+ */
 export interface HealthCycleDoc {
   region: string;
   minuteMs: number;
+  /**
+   * The bucket range this document covers (domain/shards.ts `spanKey`, e.g. `0-1024` for a cycle of one shard),
+   * and the shard plan it belongs to: shard `shard` of `shards`. Absent on documents of earlier versions (one per
+   * region and minute, the whole catalog).
+   */
+  span?: string;
+  shard?: number;
+  shards?: number;
   startedAtMs: number;
   durationMs: number;
   /** Results of the checks probed in this cycle (checks not due this minute are absent). */
@@ -97,6 +128,7 @@ export interface HealthDailyDoc extends UptimeCounts {
 export type HealthSummaryDoc = HealthSummary;
 export type { SummaryBucket, SummaryBuckets, SummaryCheck } from './domain/summary';
 
-export function cycleDocId(region: string, minuteMs: number): string {
-  return `${region}_${new Date(minuteMs).toISOString().slice(0, 16)}Z`;
+/** The cycle document of a region and minute; with `span` (a shard of several), one per shard. */
+export function cycleDocId(region: string, minuteMs: number, span?: string): string {
+  return `${region}_${new Date(minuteMs).toISOString().slice(0, 16)}Z${span ? `_${span}` : ''}`;
 }

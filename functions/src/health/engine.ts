@@ -25,16 +25,15 @@ import { openAudit } from '../platform/audit-log';
 import { db, firestoreModule, transact } from '../platform/firestore';
 import {
   HEALTH_STREAM,
+  HEALTH_STREAM_SHARDS,
   cycleDocId,
   type CycleCounters,
   type CycleIncident,
   type CycleResult,
-  type HealthCatalogDoc,
   type HealthCycleDoc,
   type HealthStatusDoc,
 } from './docs';
 import {
-  HEALTH_CATALOG,
   HEALTH_CYCLES,
   HEALTH_SETTINGS,
   HEALTH_STATUS,
@@ -44,6 +43,9 @@ import type { ProbeOptions, ProbeResult } from './probe';
 import { OUTBOX_STALE_MS } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { publishJson } from '../platform/pubsub';
+import { shardedStream } from '../platform/domain/audit-chain';
+import { FULL_SPAN, instanceCatalog, type CatalogCache, type LiveCheck } from './catalog-cache';
+import { planShards, spanKey, spanOf, type ShardPlan, type Span } from './domain/shards';
 
 const MINUTE_MS = 60_000;
 /**
@@ -79,7 +81,31 @@ export interface HealthDeps {
   secretValue: (secretId: string) => Promise<string>;
   /** Options passed through to the probes (tests: a CA, a resolver). */
   probeOptions?: Partial<ProbeOptions>;
+  /** The catalog as this instance sees it (default: the instance's cache, catalog-cache.ts). */
+  catalog?: CatalogCache;
+  /**
+   * How the shards of a fanned-out cycle reach their workers (default: one Pub/Sub message each on the region's
+   * shard topic, received by its probeShard function). The bench runs them in-process.
+   */
+  dispatchShards?: (region: string, shards: ShardMessage[]) => Promise<void>;
 }
+
+/** What a shard worker is told: probe shard `shard` of `shards` of this region's minute. */
+export interface ShardMessage {
+  region: string;
+  minuteMs: number;
+  shard: number;
+  shards: number;
+  /** When the cycle handed it out (its clock): a shard older than SHARD_STALE_MS is dropped. */
+  sentAtMs: number;
+  jobName?: string;
+}
+
+/**
+ * A shard message handed out longer ago than this is dropped: its minute's verdicts are due, and a backlog or a
+ * redelivery storm must not write old minutes after newer ones.
+ */
+export const SHARD_STALE_MS = 2 * 60_000;
 
 export interface Transition {
   checkId: string;
@@ -108,7 +134,9 @@ export type CycleOutcome =
       transitions: Transition[];
       durationMs: number;
     }
-  | { outcome: 'duplicate'; docId: string; reason: string };
+  | { outcome: 'duplicate'; docId: string; reason: string }
+  | { outcome: 'fanned-out'; shards: number; plan: ShardPlan; dispatched: ShardMessage[] }
+  | { outcome: 'stale'; docId: string; reason: string };
 
 const DEFAULT_SETTINGS: HealthSettings = {
   allowTargets: [],
@@ -159,33 +187,60 @@ async function maintenanceModeOn(minuteMs: number): Promise<boolean> {
   return !(expiresAt && typeof expiresAt.toMillis === 'function' && expiresAt.toMillis() <= minuteMs);
 }
 
+/** What a cycle carries forward from an earlier cycle of a region: counters, states, incidents. */
+type Carried = Pick<HealthCycleDoc, 'c' | 's' | 'i'>;
+
 /**
- * The latest cycle document of each region (its counters, states and incidents carry forward): this region's
+ * The latest cycle of each region for this span (its counters, states and incidents carry forward): this region's
  * before this minute, the other regions' up to and including this minute (a region that already ran this minute
- * has the freshest counters).
+ * has the freshest counters). One indexed read per region. When a region has no document for this span (the shard
+ * plan changed, or documents of a version before shards), its latest minute's documents of every span are merged
+ * instead: a read per shard it had, once per plan change.
  */
 async function latestCycles(
   regions: readonly string[],
   own: string,
   minuteMs: number,
-): Promise<Map<string, HealthCycleDoc>> {
-  const out = new Map<string, HealthCycleDoc>();
+  span: string,
+): Promise<Map<string, Carried>> {
+  const out = new Map<string, Carried>();
   await Promise.all(
     regions.map(async (region) => {
-      const snap = await db()
-        .collection(HEALTH_CYCLES)
-        .where('region', '==', region)
-        .where('minuteMs', region === own ? '<' : '<=', minuteMs)
+      const op = region === own ? '<' : '<=';
+      const base = db().collection(HEALTH_CYCLES).where('region', '==', region);
+      const same = await base
+        .where('span', '==', span)
+        .where('minuteMs', op, minuteMs)
         .orderBy('minuteMs', 'desc')
         .limit(1)
         .get();
-      const doc = snap.docs[0];
-      if (doc) out.set(region, doc.data() as HealthCycleDoc);
+      const doc = same.docs[0];
+      if (doc) {
+        out.set(region, doc.data() as HealthCycleDoc);
+        return;
+      }
+      const latest = await base.where('minuteMs', op, minuteMs).orderBy('minuteMs', 'desc').limit(1).get();
+      const at = latest.docs[0]?.get('minuteMs') as number | undefined;
+      if (at === undefined) return;
+      const all = await base.where('minuteMs', '==', at).get();
+      const merged: Carried = { c: {}, s: {}, i: {} };
+      for (const d of all.docs) {
+        const data = d.data() as HealthCycleDoc;
+        Object.assign(merged.c, data.c);
+        Object.assign(merged.s, data.s);
+        Object.assign(merged.i, data.i);
+      }
+      out.set(region, merged);
     }),
   );
   return out;
 }
 
+/**
+ * The scheduled cycle of a region and minute. It reads the catalog (cached per instance), sizes the shards from
+ * the probe budget (domain/shards.ts), and either runs the one shard itself (most deployments: up to ~200 checks
+ * at the default timeout) or hands each shard to the region's probeShard function and returns.
+ */
 export async function runProbeCycle(
   trigger: { region: string; scheduleTime?: string | undefined; jobName?: string | undefined },
   deps: HealthDeps,
@@ -193,12 +248,91 @@ export async function runProbeCycle(
   const parsed = trigger.scheduleTime ? Date.parse(trigger.scheduleTime) : NaN;
   const minuteMs =
     Math.floor((Number.isFinite(parsed) ? parsed : deps.clock.nowMs()) / MINUTE_MS) * MINUTE_MS;
-  const docId = cycleDocId(trigger.region, minuteMs);
+  const catalog = await (deps.catalog ?? instanceCatalog()).read(FULL_SPAN, deps.clock.nowMs());
+  const plan = planShards({
+    checks: [...catalog.checks.values()]
+      .filter((e) => e.check.enabled)
+      .map((e) => ({ bucket: e.bucket, timeoutMs: e.check.timeoutMs })),
+    concurrency: deps.concurrency,
+    budgetMs: deps.probeBudgetMs ?? PROBE_BUDGET_MS,
+  });
+  if (!plan.fits) {
+    const { alertInfrastructureOnce } = await import('../platform/infra-alert.js');
+    await alertInfrastructureOnce(
+      logger({ function: 'probeCycle', correlationId: `probeCycle:${cycleDocId(trigger.region, minuteMs)}` }),
+      {
+        fn: `health.probeCycle:${trigger.region}`,
+        cause: 'SHARDS_EXHAUSTED',
+        message:
+          `the catalog needs more than ${plan.shards} shards to probe every check within the budget in the ` +
+          `worst minute (largest shard at ${Math.round(plan.load * 100)}% of its budget, ${plan.largest} checks): ` +
+          'checks still unprobed when the budget ends are recorded as timeouts. Raise PROBE_CONCURRENCY or ' +
+          'lower timeouts',
+      },
+      ...(deps.alerter ? [deps.alerter] : []),
+    );
+  }
+  const jobName = trigger.jobName;
+  if (plan.shards === 1) {
+    return runProbeShard(
+      {
+        region: trigger.region,
+        minuteMs,
+        shard: 0,
+        shards: 1,
+        sentAtMs: deps.clock.nowMs(),
+        ...(jobName ? { jobName } : {}),
+      },
+      deps,
+      catalog.checks,
+    );
+  }
+  const messages: ShardMessage[] = Array.from({ length: plan.shards }, (_, shard) => ({
+    region: trigger.region,
+    minuteMs,
+    shard,
+    shards: plan.shards,
+    sentAtMs: deps.clock.nowMs(),
+    ...(jobName ? { jobName } : {}),
+  }));
+  await (deps.dispatchShards ?? publishShards)(trigger.region, messages);
+  logger({ function: 'probeCycle' }).info('probe cycle fanned out', {
+    region: trigger.region,
+    minuteMs,
+    shards: plan.shards,
+    load: plan.load,
+    largest: plan.largest,
+    catalogReads: catalog.reads,
+  });
+  return { outcome: 'fanned-out', shards: plan.shards, plan, dispatched: messages };
+}
+
+async function publishShards(_region: string, messages: ShardMessage[]): Promise<void> {
+  const { HEALTH_SHARDS_TOPIC } = await import('../platform/topics.js');
+  await Promise.all(messages.map((m) => publishJson({ topic: HEALTH_SHARDS_TOPIC, data: m })));
+}
+
+/**
+ * One shard of a region's minute: probe the span's checks due now and write the span's cycle document. Run by the
+ * cycle itself when there is one shard, by probeShard<Region> for each shard otherwise. `catalog` is the
+ * orchestrator's read when it runs the shard itself.
+ */
+export async function runProbeShard(
+  message: ShardMessage,
+  deps: HealthDeps,
+  catalog?: ReadonlyMap<string, LiveCheck>,
+): Promise<CycleOutcome> {
+  const { region, minuteMs, shard, shards } = message;
+  const span = spanOf(shard, shards);
+  const key = spanKey(span);
+  const docId = shards === 1 ? cycleDocId(region, minuteMs) : cycleDocId(region, minuteMs, key);
   const correlationId = `probeCycle:${docId}`;
-  const actor: Actor = { type: 'scheduler', id: trigger.jobName ?? `probeCycle-${trigger.region}` };
-  // No lease: it would cost two writes a minute. Overlapping runs of one minute (Cloud Scheduler delivers at least
-  // once) may both probe, but only one creates the cycle document, and state transitions re-check in their
-  // transaction, so nothing is recorded twice.
+  const actor: Actor = { type: 'scheduler', id: message.jobName ?? `probeCycle-${region}` };
+  if (deps.clock.nowMs() - message.sentAtMs > SHARD_STALE_MS)
+    return { outcome: 'stale', docId, reason: 'handed out over 2 minutes ago: its verdicts were due' };
+  // No lease: it would cost two writes a minute. Overlapping runs of one minute (Cloud Scheduler and Pub/Sub
+  // deliver at least once) may both probe, but only one creates the cycle document, and state transitions
+  // re-check in their transaction, so nothing is recorded twice.
   const existing = await db().collection(HEALTH_CYCLES).doc(docId).get();
   if (existing.exists) {
     // The outbox is never cleared (that would be a write per change): a run that crashed between its commit and
@@ -208,12 +342,15 @@ export async function runProbeCycle(
     if (outbox.length && deps.clock.nowMs() - writtenAtMs >= OUTBOX_STALE_MS) await publishAlerts(outbox);
     return { outcome: 'duplicate', docId, reason: 'this region already ran this minute' };
   }
-  return cycle(trigger.region, minuteMs, docId, correlationId, actor, deps);
+  const checks = catalog ?? (await (deps.catalog ?? instanceCatalog()).read(span, deps.clock.nowMs())).checks;
+  return cycle(region, minuteMs, { span, key, shard, shards }, checks, docId, correlationId, actor, deps);
 }
 
 async function cycle(
   region: string,
   minuteMs: number,
+  shardOf: { span: Span; key: string; shard: number; shards: number },
+  catalog: ReadonlyMap<string, LiveCheck>,
   docId: string,
   correlationId: string,
   actor: Actor,
@@ -221,18 +358,19 @@ async function cycle(
 ): Promise<CycleOutcome> {
   const startedAtMs = deps.clock.nowMs();
   const wallStart = performance.now();
-  const [catalogSnap, settings, previous, platformMaintenance] = await Promise.all([
-    db().doc(HEALTH_CATALOG).get(),
+  const [settings, previous, platformMaintenance] = await Promise.all([
     readSettings(deps, correlationId),
-    latestCycles(deps.regions, region, minuteMs),
+    latestCycles(deps.regions, region, minuteMs, shardOf.key),
     maintenanceModeOn(minuteMs),
   ]);
-  const catalog = (catalogSnap.data() as HealthCatalogDoc | undefined)?.checks ?? {};
   const own = previous.get(region);
   const regionsOf = (check: HealthCheck) => check.regions ?? [...deps.regions];
-  const assigned = Object.entries(catalog).filter(
-    ([, check]) => check.enabled && regionsOf(check).includes(region),
-  );
+  const assigned: (readonly [string, HealthCheck])[] = [];
+  for (const [id, { bucket, check }] of catalog)
+    if (check.enabled && regionsOf(check).includes(region) && bucket >= shardOf.span.lo && bucket < shardOf.span.hi)
+      assigned.push([id, check]);
+  // Sorted, so a cycle probes (and a budget cuts) in the same order every minute.
+  assigned.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const due = assigned.filter(([, check]) => checkDue(check.intervalSeconds, minuteMs));
   const probes = await deps.probeAll(due, {
     allowTargets: settings.allowTargets,
@@ -324,6 +462,9 @@ async function cycle(
   const doc = () => ({
     region,
     minuteMs,
+    span: shardOf.key,
+    shard: shardOf.shard,
+    shards: shardOf.shards,
     startedAtMs,
     durationMs: deps.clock.nowMs() - startedAtMs,
     r,
@@ -333,6 +474,7 @@ async function cycle(
     expireAt: Timestamp.fromMillis(minuteMs + settings.cycleTtlDays * DAY_MS),
   });
   const reminderMs = settings.reminderMinutes * MINUTE_MS;
+  const stream = shardedStream(HEALTH_STREAM, shardOf.key, HEALTH_STREAM_SHARDS);
   try {
     if (!candidates.length) {
       // The steady state: one write.
@@ -345,7 +487,7 @@ async function cycle(
         const refs = candidates.map((t) => db().collection(HEALTH_STATUS).doc(t.id));
         const [already, ...snaps] = await tx.getAll(cycleRef, ...refs);
         if (already!.exists) return { duplicate: true as const };
-        const audit = await openAudit(tx, [HEALTH_STREAM], deps.clock);
+        const audit = await openAudit(tx, [stream], deps.clock);
         const alerts: Alert[] = [];
         const done: typeof transitions = [];
         candidates.forEach((t, k) => {
@@ -365,7 +507,7 @@ async function cycle(
         });
         tx.create(cycleRef, alerts.length ? { ...doc(), o: alerts } : doc());
         if (done.length) {
-          audit.append(HEALTH_STREAM, {
+          audit.append(stream, {
             actor,
             action: 'health.transitions',
             target: `${HEALTH_CYCLES}/${docId}`,
@@ -408,6 +550,8 @@ async function cycle(
   const durationMs = deps.clock.nowMs() - startedAtMs;
   logger({ function: 'probeCycle', correlationId }).info('probe cycle done', {
     region,
+    shard: shardOf.shard,
+    shards: shardOf.shards,
     probed: due.length,
     assigned: assigned.length,
     transitions: transitions.length,

@@ -4,13 +4,15 @@
 import { onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { onMessagePublished } from 'firebase-functions/v2/pubsub';
+import { HEALTH_SHARDS_TOPIC } from '../platform/topics';
 import { eventMeta, runEventHandler } from '../platform/error-mapping';
 import { scheduleKey } from '../platform/idempotency';
 import { logger } from '../platform/logger';
 import { groupOptions, readerAccount } from '../platform/options';
 import { PROBE_REGIONS } from '../platform/params';
 import { handleHealthCheckWrite } from './catalog';
-import { healthDeps, probeFunctionId } from './deps';
+import { healthDeps, probeFunctionId, probeShardFunctionId } from './deps';
 import { HEALTH_CHECKS } from '../platform/collections';
 import { runHealthRollup } from './rollup';
 import { handleStatus } from './status';
@@ -18,7 +20,7 @@ import { handleStatus } from './status';
 const options = groupOptions('health');
 
 /**
- * onHealthCheckWritten: admin edits of `healthChecks/{id}`; a valid definition goes into `healthCatalog/current`
+ * onHealthCheckWritten: admin edits of `healthChecks/{id}`; a valid definition goes into `healthCatalog/{id}`
  * (what the probe cycle runs), an invalid one is refused with the field named (catalog.ts).
  */
 export const onHealthCheckWritten = onDocumentWrittenWithAuthContext(
@@ -68,7 +70,8 @@ export const status = onRequest({ ...options, serviceAccount: readerAccount, max
 );
 
 // probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
-// writes one cycle document; healthStatus and incidents only on change.
+// writes one cycle document per shard; healthStatus and incidents only on change. With more than one shard it
+// publishes the shards to its region's probeShard function and returns.
 
 function probeCycleIn(region: string) {
   return onSchedule(
@@ -85,16 +88,56 @@ function probeCycleIn(region: string) {
     async (event) => {
       // The engine loads with the first cycle, not with every function of the codebase (issue 16.7).
       const { runProbeCycle } = await import('./engine.js');
-      await runProbeCycle({ region, scheduleTime: event.scheduleTime, jobName: event.jobName }, healthDeps());
+      const outcome = await runProbeCycle(
+        { region, scheduleTime: event.scheduleTime, jobName: event.jobName },
+        healthDeps(),
+      );
+      if (outcome.outcome === 'stale')
+        logger({ function: 'probeCycle' }).warn('probe cycle skipped', { ...outcome });
+    },
+  );
+}
+
+/**
+ * probeShard (one per probe region, Pub/Sub on `health-probe-shards`): one shard of its region's cycle that fanned
+ * out (engine.ts runProbeShard); shards of other regions are dropped unread. The same 55 s timeout and budget as the cycle; no retries (a retry would probe a
+ * minute that is over; a message older than 2 minutes is dropped for the same reason). Duplicate deliveries find
+ * the shard's cycle document written and stop.
+ */
+function probeShardIn(region: string) {
+  return onMessagePublished(
+    {
+      topic: HEALTH_SHARDS_TOPIC,
+      region,
+      serviceAccount: options.serviceAccount,
+      retry: false,
+      timeoutSeconds: 55,
+      memory: '512MiB',
+    },
+    async (event) => {
+      const { runProbeShard } = await import('./engine.js');
+      const { shardMessageSchema } = await import('./schema.js');
+      const parsed = shardMessageSchema.safeParse(event.data.message.json);
+      const log = logger({ correlationId: event.id, function: 'probeShard' });
+      if (parsed.success && parsed.data.region !== region) return;
+      if (!parsed.success) {
+        // Only probeCycle publishes here; anything else is a bug or a stray publisher: logged, never retried.
+        log.error('probe shard message refused', { region, issues: parsed.error?.issues.length ?? 0 });
+        return;
+      }
+      const outcome = await runProbeShard(parsed.data, healthDeps());
+      if (outcome.outcome !== 'ran') log.info('probe shard skipped', { ...outcome });
     },
   );
 }
 
 /**
  * One scheduled function per probe region (a scheduled function has exactly one region): `probeCycleEuropeWest1`,
- * `probeCycleAfricaSouth1`, ... from PROBE_REGIONS. They are added to this module's exports by name, and
- * index.ts re-exports this module as the `health` group, so firebase-tools sees each as a function of its own (`health-probeCycleEuropeWest1`).
+ * `probeCycleAfricaSouth1`, ... from PROBE_REGIONS, and its shard worker `probeShardEuropeWest1`, ... They are
+ * added to this module's exports by name, and index.ts re-exports this module as the `health` group, so
+ * firebase-tools sees each as a function of its own (`health-probeCycleEuropeWest1`).
  */
 for (const region of PROBE_REGIONS) {
   (exports as Record<string, unknown>)[probeFunctionId(region)] = probeCycleIn(region);
+  (exports as Record<string, unknown>)[probeShardFunctionId(region)] = probeShardIn(region);
 }

@@ -46,6 +46,8 @@ export interface HealthRollupDeps {
   db?: () => Firestore;
   settleMs?: number;
   maxWindowMs?: number;
+  /** Tests: a smaller part size, to see a summary of a few checks cut into parts. */
+  summaryPartBytes?: number;
 }
 
 export interface HealthRollupResult {
@@ -65,11 +67,60 @@ export interface HealthRollupResult {
   days: string[];
 }
 
-/** `healthSummary/current`, validated; undefined when no rollup has run yet. */
-export async function parseSummary(snap: DocumentSnapshot): Promise<HealthSummaryDoc | undefined> {
+/**
+ * The summary is stored in parts: `healthSummary/current` holds `updatedAtMs`, `throughMs` and `parts`, and
+ * `healthSummary/part-0` .. `part-{parts-1}` hold the checks, each part under SUMMARY_PART_BYTES (a check's 90
+ * buckets take ~4 KiB, so one document would pass Firestore's 1 MiB near 250 checks). All of them are written in
+ * one batch, so a reader never mixes two runs (a batch commits atomically).
+ */
+export const SUMMARY_PART_BYTES = 512 * 1024;
+
+const summaryPartRef = (db: Firestore, k: number) =>
+  db.collection(HEALTH_SUMMARY.split('/')[0]!).doc(`part-${k}`);
+
+/** The summary, its parts merged and validated; undefined when no rollup has run yet. */
+export async function readSummary(
+  db: Firestore = defaultDb(),
+): Promise<{ summary: HealthSummaryDoc; snap: DocumentSnapshot; parts: number; reads: number } | undefined> {
+  const snap = await db.doc(HEALTH_SUMMARY).get();
   if (!snap.exists) return undefined;
+  const parts = Number(snap.get('parts') ?? 0);
+  const checks: Record<string, unknown> = { ...((snap.get('checks') as Record<string, unknown>) ?? {}) };
+  let reads = 1;
+  if (parts > 0) {
+    const partSnaps = await db.getAll(...Array.from({ length: parts }, (_, k) => summaryPartRef(db, k)));
+    reads += parts;
+    for (const p of partSnaps) Object.assign(checks, (p.get('checks') as Record<string, unknown>) ?? {});
+  }
   const { healthSummaryDocSchema, parseOrThrow } = await import('./schema.js');
-  return parseOrThrow(healthSummaryDocSchema, snap.data(), HEALTH_SUMMARY);
+  const summary = parseOrThrow(
+    healthSummaryDocSchema,
+    { updatedAtMs: snap.get('updatedAtMs'), throughMs: snap.get('throughMs'), checks },
+    HEALTH_SUMMARY,
+  );
+  return { summary, snap, parts, reads };
+}
+
+/** Splits the checks (in id order) into parts under SUMMARY_PART_BYTES each (JSON size, close to Firestore's). */
+export function summaryParts(
+  checks: HealthSummary['checks'],
+  maxBytes = SUMMARY_PART_BYTES,
+): HealthSummary['checks'][] {
+  const parts: HealthSummary['checks'][] = [];
+  let current: HealthSummary['checks'] = {};
+  let bytes = 0;
+  for (const id of Object.keys(checks).sort()) {
+    const size = Buffer.byteLength(id) + Buffer.byteLength(JSON.stringify(checks[id]));
+    if (bytes > 0 && bytes + size > maxBytes) {
+      parts.push(current);
+      current = {};
+      bytes = 0;
+    }
+    current[id] = checks[id]!;
+    bytes += size;
+  }
+  if (bytes > 0 || parts.length === 0) parts.push(current);
+  return parts;
 }
 
 const floorTo = (ms: number, sizeMs: number) => Math.floor(ms / sizeMs) * sizeMs;
@@ -119,13 +170,25 @@ async function rollup(
   const cycles = db.collection(HEALTH_CYCLES);
   const summaryRef = db.doc(HEALTH_SUMMARY);
 
-  const [summarySnap, catalogSnap] = await Promise.all([summaryRef.get(), db.doc(HEALTH_CATALOG).get()]);
-  let documentReads = 2;
-  const summary = await parseSummary(summarySnap);
+  // The catalog's live definitions, public fields only (select): one read per check and run.
+  const [stored, catalogSnap] = await Promise.all([
+    readSummary(db),
+    db
+      .collection(HEALTH_CATALOG)
+      .where('live', '==', true)
+      .select('check.name', 'check.tags', 'check.sloTarget')
+      .get(),
+  ]);
+  let documentReads = (stored?.reads ?? 1) + Math.max(1, catalogSnap.size);
+  const summary = stored?.summary;
   const { healthCatalogPublicSchema, parseOrThrow } = await import('./schema.js');
   const catalog: Record<string, CatalogEntry> = parseOrThrow(
     healthCatalogPublicSchema,
-    catalogSnap.data() ?? {},
+    {
+      checks: Object.fromEntries(
+        catalogSnap.docs.filter((d) => d.get('check')).map((d) => [d.id, d.get('check') as unknown]),
+      ),
+    },
     HEALTH_CATALOG,
   ).checks;
 
@@ -199,16 +262,16 @@ async function rollup(
     batches.at(-1)!.set(db.collection(HEALTH_DAILY).doc(`${doc.checkId}_${doc.date}`), doc);
     inBatch += 1;
   }
-  const last = batches.at(-1)!;
-  if (summarySnap.exists) {
-    last.update(
-      summaryRef,
-      { updatedAtMs: next.updatedAtMs, throughMs: next.throughMs, checks: next.checks },
-      { lastUpdateTime: summarySnap.updateTime! },
-    );
-  } else {
-    last.create(summaryRef, next satisfies HealthSummary);
-  }
+  // The summary and all its parts in one batch of their own (atomic), the head with a precondition.
+  const parts = summaryParts(next.checks, deps.summaryPartBytes);
+  if (parts.length + 1 > BATCH_WRITES) throw new Error(`health summary needs ${parts.length} parts: over a batch`);
+  const last = db.batch();
+  batches.push(last);
+  const head = { updatedAtMs: next.updatedAtMs, throughMs: next.throughMs, parts: parts.length, checks: {} };
+  if (stored) last.update(summaryRef, head, { lastUpdateTime: stored.snap.updateTime! });
+  else last.create(summaryRef, head);
+  parts.forEach((checks, k) => last.set(summaryPartRef(db, k), { checks }));
+  for (let k = parts.length; k < (stored?.parts ?? 0); k += 1) last.delete(summaryPartRef(db, k));
   try {
     for (const batch of batches) await batch.commit();
   } catch (err) {
@@ -230,7 +293,7 @@ async function rollup(
     cyclesRead: window.length,
     dayCyclesRead,
     documentReads,
-    summaryWrites: 1,
+    summaryWrites: 1 + parts.length,
     dailyWrites: daily.length,
     days,
   };

@@ -1,6 +1,7 @@
 // Health checks, edited by admins: `healthChecks/{id}` (one probe definition each), `settings/health` (runner
 // settings) and `settings/alerts` (where incidents are posted). Validated on every read; an invalid definition is
 // refused with the field named and audited, and the previous valid one keeps running.
+import { MAX_SHARDS } from './domain/shards';
 import { inlineHeaderRefusal, redactCredentials } from '../platform/domain/credentials';
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -379,6 +380,23 @@ export const healthSettingsSchema = z.strictObject({
 });
 
 export type HealthSettings = z.infer<typeof healthSettingsSchema>;
+
+/** A shard of a fanned-out probe cycle (engine.ts ShardMessage), as probeShard receives it. */
+export const shardMessageSchema = z
+  .strictObject({
+    region: z.string().min(1).max(64),
+    minuteMs: z.number().int().nonnegative(),
+    shard: z.number().int().nonnegative(),
+    shards: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_SHARDS)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+    sentAtMs: z.number().int().nonnegative(),
+    jobName: z.string().max(500).optional(),
+  })
+  .refine((m) => m.shard < m.shards, { message: 'shard must be below shards', path: ['shard'] });
 
 // What healthRollup reads back: the public fields of healthCatalog/current it folds, and healthSummary/current.
 // The catalog holds definitions onHealthCheckWritten validated; this only checks the public fields folded here.

@@ -3,16 +3,17 @@
 //                          errorBudget30d, burnRate}]}   (health/domain/summary.ts statusOf: public fields only)
 //                 -> 503 {error} until healthRollup has written healthSummary/current; 405 for other methods.
 //
-// Reads: healthSummary/current (1) plus healthStatus (1 per check) for the current states, which the summary does
-// not hold (it is 10 minutes behind; states change within a minute). Both are cached per instance for CACHE_MS and
-// the response says `Cache-Control: public, max-age=30`, so browsers and a CDN (Firebase Hosting rewrite) serve
-// repeats: at most 2 x (1 + checks) reads a minute per instance, whatever the traffic.
+// Reads: the summary (healthSummary/current and its parts, 1 + ~1 per 120 checks) plus the current states, which
+// the summary does not hold (it is 10 minutes behind; states change within a minute): healthStatus whole every 10
+// minutes, in between only the statuses updated since (statesReader). The answer is cached per instance for
+// CACHE_MS and says `Cache-Control: public, max-age=30`, so browsers and a CDN (Firebase Hosting rewrite) serve
+// repeats: about 2 x (2 + parts) reads a minute per instance, plus the checks once every 10 minutes.
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { db } from '../platform/firestore';
 import { type HealthSummaryDoc } from './docs';
-import { HEALTH_STATUS, HEALTH_SUMMARY } from '../platform/collections';
-import { parseSummary } from './rollup';
+import { HEALTH_STATUS } from '../platform/collections';
+import { readSummary } from './rollup';
 import { logger } from '../platform/logger';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import type { HealthState } from './domain/health';
@@ -29,17 +30,48 @@ export interface StatusDeps {
   cacheMs: number;
 }
 
-const firestoreDeps: StatusDeps = {
-  readSummary: async () => await parseSummary(await db().doc(HEALTH_SUMMARY).get()),
-  readStates: async () => {
-    const snap = await db().collection(HEALTH_STATUS).select('state').get();
-    const states: Record<string, HealthState> = {};
-    for (const doc of snap.docs) {
+/** States are re-read whole at least this often; in between only the ones updated since (see below). */
+export const STATES_RELOAD_MS = 10 * 60_000;
+/** Writers stamp `updatedAtMs` with their own clock: the delta reaches back this far to cover their skew. */
+const STATES_SKEW_MS = 2 * 60_000;
+
+/**
+ * `healthStatus` states, kept per instance: a whole read every STATES_RELOAD_MS, and in between only the documents
+ * whose `updatedAtMs` moved (a probe cycle writes a status only when its state changes), so a refresh costs a read
+ * or two, not one per check.
+ */
+export function statesReader(nowMs: () => number = () => systemClock.nowMs()) {
+  let known: { states: Record<string, HealthState>; latestMs: number; loadedAtMs: number } | undefined;
+  const take = (docs: FirebaseFirestore.QueryDocumentSnapshot[], into: Record<string, HealthState>) => {
+    let latest = 0;
+    for (const doc of docs) {
       const state: unknown = doc.get('state');
-      if (typeof state === 'string' && STATES.has(state)) states[doc.id] = state as HealthState;
+      if (typeof state === 'string' && STATES.has(state)) into[doc.id] = state as HealthState;
+      latest = Math.max(latest, Number(doc.get('updatedAtMs') ?? 0));
     }
-    return states;
-  },
+    return latest;
+  };
+  return async (): Promise<Record<string, HealthState>> => {
+    const now = nowMs();
+    const col = db().collection(HEALTH_STATUS);
+    if (known && now - known.loadedAtMs < STATES_RELOAD_MS) {
+      const snap = await col
+        .where('updatedAtMs', '>', known.latestMs - STATES_SKEW_MS)
+        .select('state', 'updatedAtMs')
+        .get();
+      known.latestMs = Math.max(known.latestMs, take(snap.docs, known.states));
+    } else {
+      const snap = await col.select('state', 'updatedAtMs').get();
+      const states: Record<string, HealthState> = {};
+      known = { states, latestMs: take(snap.docs, states), loadedAtMs: now };
+    }
+    return { ...known.states };
+  };
+}
+
+const firestoreDeps: StatusDeps = {
+  readSummary: async () => (await readSummary())?.summary,
+  readStates: statesReader(),
   clock: systemClock,
   cacheMs: CACHE_MS,
 };

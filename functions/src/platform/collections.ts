@@ -20,7 +20,8 @@ export const BACKUPS = 'backups';
 export const DRILLS = 'drills';
 export const BACKUP_SETTINGS = 'settings/backups';
 export const HEALTH_CHECKS = 'healthChecks';
-export const HEALTH_CATALOG = 'healthCatalog/current';
+/** `healthCatalog/{checkId}`: one document per check (health/docs.ts HealthCatalogEntryDoc). */
+export const HEALTH_CATALOG = 'healthCatalog';
 export const HEALTH_CYCLES = 'healthCycles';
 export const HEALTH_STATUS = 'healthStatus';
 export const HEALTH_DAILY = 'healthDaily';

@@ -210,6 +210,7 @@ export const GRANTS: readonly Grant[] = [
   // health
   firestoreUser('health', 'healthCatalog, healthCycles, healthStatus, incidents, healthSummary, healthDaily'),
   publisher('health', ALERTS, 'incidents opened, reminded, resolved'),
+  publisher('health', 'health-probe-shards', 'probeCycle hands the shards of a large catalog to probeShard'),
   {
     account: 'health',
     role: 'roles/secretmanager.secretAccessor',
@@ -319,6 +320,12 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermissions[] = [
     resource: { kind: 'topic', topic: 'backup-monitor' },
     permissions: ['pubsub.topics.publish'],
     calledBy: 'backups/export.ts',
+  },
+  {
+    account: 'health',
+    resource: { kind: 'topic', topic: 'health-probe-shards' },
+    permissions: ['pubsub.topics.publish'],
+    calledBy: 'health/engine.ts (runProbeCycle fanning out)',
   },
   {
     account: 'canary',

@@ -13,3 +13,11 @@ export const CANARY_KICK_TOPIC = 'canary-kick';
  * one thing a metric writer may do: publish here (roles/pubsub.publisher on this topic only, platform/iam.ts).
  */
 export const CANARY_METRICS_TOPIC = 'canary-metrics';
+/**
+ * Shards of a region's probe cycle (health/engine.ts runProbeCycle fans out when the catalog needs more than one
+ * shard), each naming its region. Every region's probeShard function listens and runs only its own region's
+ * shards (a Pub/Sub trigger runs in one region, and probes must leave from the region they count for). One topic
+ * rather than one per region keeps IAM and bootstrap to one fixed name; the price is R - 1 no-op deliveries per
+ * shard (docs/capabilities/health.md "Cost").
+ */
+export const HEALTH_SHARDS_TOPIC = 'health-probe-shards';

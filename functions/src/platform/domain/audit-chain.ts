@@ -1,5 +1,6 @@
 // Tamper-evident audit log: each entry's hash covers its content and the previous entry's hash within the same
 // stream (one stream per target kind). Pure: the adapter reads and writes, this module decides and checks.
+import { fnv1a } from './hash';
 import { createHash } from 'node:crypto';
 import { canonicalJson, type JsonValue } from './canonical-json';
 
@@ -53,12 +54,7 @@ export const STREAM_PATTERN = /^[a-z][a-zA-Z0-9-]{0,62}$/;
  * and one target always lands in the same shard, so its history stays one chain in order.
  */
 export function shardedStream(base: string, key: string, shards: number): string {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return `${base}-${h % shards}`;
+  return `${base}-${fnv1a(key) % shards}`;
 }
 
 /** Every shard of a sharded stream, for readers that want them all. */
