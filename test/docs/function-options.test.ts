@@ -60,7 +60,7 @@ const TABLE: Record<string, Expected> = {
   'backups-onBackupKick': { timeoutSeconds: 540 },
   'backups-restoreDrill': { timeoutSeconds: 540 },
   'health-onHealthCheckWritten': {},
-  'health-healthRollup': { timeoutSeconds: 300 },
+  'health-healthRollup': { timeoutSeconds: 300, availableMemoryMb: 1024 },
   'health-status': { maxInstances: 5 },
   'canary-onRolloutRequest': {},
   'canary-onRolloutCommand': {},

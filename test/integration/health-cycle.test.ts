@@ -295,61 +295,68 @@ describe('probe cycle: thresholds, incidents, storage', () => {
     expect(doc!.r[ok][0]).toBe(1);
   }, 60_000);
 
-  it('fault: 400 hanging targets at production timings; the deployed probeCycle fans out and every shard commits every check as down', async () => {
-    // The real triggers in the Functions emulator (55 s timeouts, the 40 s PROBE_BUDGET_MS, concurrency 50, the
-    // schema's 10 s default timeout), fired as Cloud Scheduler does. 400 x 10 s / 50 = 80 s of probing would
-    // outlive one function; the cycle sizes shards for every target hanging (domain/shards.ts), hands them to
-    // probeShardEuropeWest1 over Pub/Sub, and each shard finishes inside its budget: every check is a timeout of
-    // its own probe, none is cut short by the budget.
-    const ids = Array.from({ length: 400 }, (_, i) => uniqueId(`storm${i}`));
-    const definition = check({ target: `${base}/hang`, regions: ['europe-west1'] });
-    delete (definition as { timeoutMs?: number }).timeoutMs; // the default, 10 s
-    await catalog(Object.fromEntries(ids.map((id) => [id, definition])));
-    const plan = planShards({
-      checks: ids.map((id) => ({ bucket: bucketOf(id) })),
-      concurrency: 50,
-      budgetMs: PROBE_BUDGET_MS,
-    });
-    expect(plan.shards).toBeGreaterThan(1);
-    const m = startMinute();
-    const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
-    const fn = findScheduledFunctions(indexJs).find((f) => f.id === 'health-probeCycleEuropeWest1')!;
-    const { url, headers, body } = scheduledRequest(fn, {
-      baseUrl: process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001',
-      project: PROJECT_ID,
-      region: 'europe-west1',
-      scheduleTime: m,
-    });
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(scaled(120_000)),
-    });
-    expect(res.status).toBe(200);
-    const docs = await waitFor(
-      async () => {
-        const snap = await db()
-          .collection('healthCycles')
-          .where('region', '==', 'europe-west1')
-          .where('minuteMs', '==', m)
-          .get();
-        return snap.size === plan.shards ? snap.docs.map((d) => d.data()) : undefined;
-      },
-      // Shards run in parallel in production; the emulator may run them one after another (20 s each).
-      { timeoutMs: scaled(150_000), what: `the ${plan.shards} shard cycle documents` },
-    );
-    expect(docs.map((d) => d.shard as number).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: plan.shards }, (_, k) => k),
-    );
-    expect(new Set(docs.map((d) => d.shards))).toEqual(new Set([plan.shards]));
-    const r = Object.assign({}, ...docs.map((d) => d.r as Record<string, [number, number, number, string]>));
-    const results = ids.map((id) => r[id]!);
-    expect(results.filter((x) => x?.[0] === 0 && /^timeout after 10000 ms/.test(x[3]))).toHaveLength(400);
-    expect(results.some((x) => x[3].includes('within the cycle'))).toBe(false);
-    // Every check is in exactly one shard: the shards' results do not overlap.
-    expect(docs.reduce((n, d) => n + Object.keys(d.r as object).length, 0)).toBe(400);
-  }, scaled(300_000));
+  it(
+    'fault: 400 hanging targets at production timings; the deployed probeCycle fans out and every shard commits every check as down',
+    async () => {
+      // The real triggers in the Functions emulator (55 s timeouts, the 40 s PROBE_BUDGET_MS, concurrency 50, the
+      // schema's 10 s default timeout), fired as Cloud Scheduler does. 400 x 10 s / 50 = 80 s of probing would
+      // outlive one function; the cycle sizes shards for every target hanging (domain/shards.ts), hands them to
+      // probeShardEuropeWest1 over Pub/Sub, and each shard finishes inside its budget: every check is a timeout of
+      // its own probe, none is cut short by the budget.
+      const ids = Array.from({ length: 400 }, (_, i) => uniqueId(`storm${i}`));
+      const definition = check({ target: `${base}/hang`, regions: ['europe-west1'] });
+      delete (definition as { timeoutMs?: number }).timeoutMs; // the default, 10 s
+      await catalog(Object.fromEntries(ids.map((id) => [id, definition])));
+      const plan = planShards({
+        checks: ids.map((id) => ({ bucket: bucketOf(id) })),
+        concurrency: 50,
+        budgetMs: PROBE_BUDGET_MS,
+      });
+      expect(plan.shards).toBeGreaterThan(1);
+      const m = startMinute();
+      const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
+      const fn = findScheduledFunctions(indexJs).find((f) => f.id === 'health-probeCycleEuropeWest1')!;
+      const { url, headers, body } = scheduledRequest(fn, {
+        baseUrl: process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001',
+        project: PROJECT_ID,
+        region: 'europe-west1',
+        scheduleTime: m,
+      });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(scaled(120_000)),
+      });
+      expect(res.status).toBe(200);
+      const docs = await waitFor(
+        async () => {
+          const snap = await db()
+            .collection('healthCycles')
+            .where('region', '==', 'europe-west1')
+            .where('minuteMs', '==', m)
+            .get();
+          return snap.size === plan.shards ? snap.docs.map((d) => d.data()) : undefined;
+        },
+        // Shards run in parallel in production; the emulator may run them one after another (20 s each).
+        { timeoutMs: scaled(150_000), what: `the ${plan.shards} shard cycle documents` },
+      );
+      expect(docs.map((d) => d.shard as number).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: plan.shards }, (_, k) => k),
+      );
+      expect(new Set(docs.map((d) => d.shards as number))).toEqual(new Set([plan.shards]));
+      const r: Record<string, [number, number, number, string]> = Object.assign(
+        {},
+        ...docs.map((d) => d.r as Record<string, [number, number, number, string]>),
+      );
+      const results = ids.map((id) => r[id]!);
+      expect(results.filter((x) => x?.[0] === 0 && /^timeout after 10000 ms/.test(x[3]))).toHaveLength(400);
+      expect(results.some((x) => x[3].includes('within the cycle'))).toBe(false);
+      // Every check is in exactly one shard: the shards' results do not overlap.
+      expect(docs.reduce((n, d) => n + Object.keys(d.r as object).length, 0)).toBe(400);
+    },
+    scaled(300_000),
+  );
 
   it("does not count the prober's own failures against a check: one alert, the counters untouched", async () => {
     const [secret, plain] = [uniqueId('secret'), uniqueId('plain')];
@@ -610,7 +617,8 @@ describe('onHealthCheckWritten (Functions emulator)', () => {
     await rest.set(`healthChecks/${id}`, check({ regions: ['europe-west1'] }));
     const first = await waitFor(
       async () =>
-        ((await db().collection(HEALTH_CATALOG).doc(id).get()).get('check') as Record<string, unknown>) ?? undefined,
+        ((await db().collection(HEALTH_CATALOG).doc(id).get()).get('check') as Record<string, unknown>) ??
+        undefined,
       { what: 'the catalog entry' },
     );
     expect(first).toMatchObject({ name: 'Bvester API', failureThreshold: 3, enabled: true });

@@ -51,7 +51,10 @@ describe('planShards', () => {
       fits: true,
       largest: 50,
     });
-    expect(planShards({ checks: [], concurrency: 50, budgetMs: 40_000 })).toMatchObject({ shards: 1, fits: true });
+    expect(planShards({ checks: [], concurrency: 50, budgetMs: 40_000 })).toMatchObject({
+      shards: 1,
+      fits: true,
+    });
   });
 
   it('sizes for every check hanging to its timeout: 50 x 40 s of budget holds 200 default (10 s) probes', () => {

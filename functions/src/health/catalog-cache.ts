@@ -6,7 +6,8 @@
 // every change since the last refresh (deletions are tombstones, kept 30 days by a TTL, so they are seen too). A
 // count of the span's documents (1 read per 1,000) is compared with what the cache knows: a mismatch (a tombstone
 // expired before this instance saw it, a database restored or wiped) reloads the span. So a warm cycle costs two
-// reads for the catalog, a cold one its span's documents; a reload is forced at least every hour.
+// reads for the catalog (the count: 1 per 1,000 documents), a cold one its span's documents; a reload is forced
+// at least every 6 hours.
 //
 // Spans: the orchestrator reads the whole catalog (to size the shards), a shard worker only its bucket range;
 // an instance keeps the few spans it served last.
@@ -18,8 +19,11 @@ import { db, firestoreModule } from '../platform/firestore';
 import { BUCKETS, inSpan, spanKey, type Span } from './domain/shards';
 
 export const FULL_SPAN: Span = { lo: 0, hi: BUCKETS };
-/** A span is read again from scratch at least this often (bounds what any missed change could cost). */
-export const CATALOG_RELOAD_MS = 60 * 60_000;
+/**
+ * A span is read again from scratch at least this often: belt and braces (the delta and the count already catch
+ * every change but a deletion and a creation in the same span missed together), priced in the cost model.
+ */
+export const CATALOG_RELOAD_MS = 6 * 60 * 60_000;
 /** Spans one instance keeps. */
 const MAX_SPANS = 4;
 

@@ -33,12 +33,7 @@ import {
   type HealthCycleDoc,
   type HealthStatusDoc,
 } from './docs';
-import {
-  HEALTH_CYCLES,
-  HEALTH_SETTINGS,
-  HEALTH_STATUS,
-  INCIDENTS,
-} from '../platform/collections';
+import { HEALTH_CYCLES, HEALTH_SETTINGS, HEALTH_STATUS, INCIDENTS } from '../platform/collections';
 import type { ProbeOptions, ProbeResult } from './probe';
 import { OUTBOX_STALE_MS } from '../platform/idempotency';
 import { logger } from '../platform/logger';
@@ -367,7 +362,12 @@ async function cycle(
   const regionsOf = (check: HealthCheck) => check.regions ?? [...deps.regions];
   const assigned: (readonly [string, HealthCheck])[] = [];
   for (const [id, { bucket, check }] of catalog)
-    if (check.enabled && regionsOf(check).includes(region) && bucket >= shardOf.span.lo && bucket < shardOf.span.hi)
+    if (
+      check.enabled &&
+      regionsOf(check).includes(region) &&
+      bucket >= shardOf.span.lo &&
+      bucket < shardOf.span.hi
+    )
       assigned.push([id, check]);
   // Sorted, so a cycle probes (and a budget cuts) in the same order every minute.
   assigned.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

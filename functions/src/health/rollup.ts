@@ -27,10 +27,12 @@ import {
   type CycleInput,
   type HealthSummary,
 } from './domain/summary';
-import { db as defaultDb } from '../platform/firestore';
+import { randomBytes } from 'node:crypto';
+import { db as defaultDb, firestoreModule } from '../platform/firestore';
 import { type HealthDailyDoc, type HealthSummaryDoc } from './docs';
 import { HEALTH_CATALOG, HEALTH_CYCLES, HEALTH_DAILY, HEALTH_SUMMARY } from '../platform/collections';
 import { withLease } from '../platform/leases';
+import { FULL_SPAN, instanceCatalog, type CatalogCache } from './catalog-cache';
 import { logger } from '../platform/logger';
 
 export const HEALTH_ROLLUP_LEASE = 'healthRollup';
@@ -48,6 +50,8 @@ export interface HealthRollupDeps {
   maxWindowMs?: number;
   /** Tests: a smaller part size, to see a summary of a few checks cut into parts. */
   summaryPartBytes?: number;
+  /** The catalog as this instance sees it (default: the instance's cache, catalog-cache.ts); tests make their own. */
+  catalog?: CatalogCache;
 }
 
 export interface HealthRollupResult {
@@ -61,6 +65,8 @@ export interface HealthRollupResult {
   dayCyclesRead: number;
   /** Billed document reads (a query returning nothing counts 1), lease transactions excluded. */
   documentReads: number;
+  /** Of which the catalog's (catalog-cache.ts: 2 plus the count's when warm, every document when cold). */
+  catalogReads: number;
   summaryWrites: number;
   dailyWrites: number;
   /** UTC days completed in this window, `yyyy-mm-dd`. */
@@ -68,37 +74,57 @@ export interface HealthRollupResult {
 }
 
 /**
- * The summary is stored in parts: `healthSummary/current` holds `updatedAtMs`, `throughMs` and `parts`, and
- * `healthSummary/part-0` .. `part-{parts-1}` hold the checks, each part under SUMMARY_PART_BYTES (a check's 90
- * buckets take ~4 KiB, so one document would pass Firestore's 1 MiB near 250 checks). All of them are written in
- * one batch, so a reader never mixes two runs (a batch commits atomically).
+ * The summary is stored in parts: `healthSummary/current` (the head) holds `updatedAtMs`, `throughMs`, `gen` and
+ * `parts`, and `healthSummary/{gen}-0` .. `{gen}-{parts-1}` hold the checks, each part under SUMMARY_PART_BYTES (a
+ * check's 90 buckets take ~3-4 KiB, so one document would pass Firestore's 1 MiB near 250 checks). A run writes a
+ * new generation of parts first (batches under Firestore's 10 MiB per commit), then the head with its
+ * precondition, then deletes the previous generation: a reader following the head always sees one whole run.
+ * Parts of a run that lost the race or crashed are orphans, removed by the TTL on `expireAt` (a day; the parts
+ * in use are never older than one rollup period).
  */
 export const SUMMARY_PART_BYTES = 512 * 1024;
+/** Part bytes per commit: under the 10 MiB request limit with room for encoding. */
+const SUMMARY_BATCH_BYTES = 6 * 1024 * 1024;
 
-const summaryPartRef = (db: Firestore, k: number) =>
-  db.collection(HEALTH_SUMMARY.split('/')[0]!).doc(`part-${k}`);
+const summaryPartRef = (db: Firestore, gen: string, k: number) =>
+  db.collection(HEALTH_SUMMARY.split('/')[0]!).doc(`${gen}-${k}`);
 
-/** The summary, its parts merged and validated; undefined when no rollup has run yet. */
+export interface StoredSummary {
+  summary: HealthSummaryDoc;
+  snap: DocumentSnapshot;
+  gen: string;
+  parts: number;
+  reads: number;
+}
+
+/**
+ * The summary, its parts merged and validated; undefined when no rollup has run yet. Given the `previous` read, a
+ * summary whose head has not moved since is that one again, for the head's one read (the status endpoint's cache).
+ */
 export async function readSummary(
   db: Firestore = defaultDb(),
-): Promise<{ summary: HealthSummaryDoc; snap: DocumentSnapshot; parts: number; reads: number } | undefined> {
+  previous?: StoredSummary,
+): Promise<StoredSummary | undefined> {
   const snap = await db.doc(HEALTH_SUMMARY).get();
   if (!snap.exists) return undefined;
+  if (previous && snap.updateTime && previous.snap.updateTime?.isEqual(snap.updateTime))
+    return { ...previous, snap, reads: 1 };
   const parts = Number(snap.get('parts') ?? 0);
+  const gen = String(snap.get('gen') ?? '');
   const checks: Record<string, unknown> = { ...((snap.get('checks') as Record<string, unknown>) ?? {}) };
   let reads = 1;
   if (parts > 0) {
-    const partSnaps = await db.getAll(...Array.from({ length: parts }, (_, k) => summaryPartRef(db, k)));
+    const partSnaps = await db.getAll(...Array.from({ length: parts }, (_, k) => summaryPartRef(db, gen, k)));
     reads += parts;
     for (const p of partSnaps) Object.assign(checks, (p.get('checks') as Record<string, unknown>) ?? {});
   }
   const { healthSummaryDocSchema, parseOrThrow } = await import('./schema.js');
   const summary = parseOrThrow(
     healthSummaryDocSchema,
-    { updatedAtMs: snap.get('updatedAtMs'), throughMs: snap.get('throughMs'), checks },
+    { updatedAtMs: snap.get('updatedAtMs') as unknown, throughMs: snap.get('throughMs') as unknown, checks },
     HEALTH_SUMMARY,
   );
-  return { summary, snap, parts, reads };
+  return { summary, snap, gen, parts, reads };
 }
 
 /** Splits the checks (in id order) into parts under SUMMARY_PART_BYTES each (JSON size, close to Firestore's). */
@@ -152,6 +178,7 @@ export async function runHealthRollup(
     cyclesRead: 0,
     dayCyclesRead: 0,
     documentReads: 0,
+    catalogReads: 0,
     summaryWrites: 0,
     dailyWrites: 0,
     days: [],
@@ -170,25 +197,19 @@ async function rollup(
   const cycles = db.collection(HEALTH_CYCLES);
   const summaryRef = db.doc(HEALTH_SUMMARY);
 
-  // The catalog's live definitions, public fields only (select): one read per check and run.
-  const [stored, catalogSnap] = await Promise.all([
+  // The catalog through the instance's cache, as the probe cycles read it: a warm run pays a few reads, not one
+  // per check.
+  const [stored, catalogRead] = await Promise.all([
     readSummary(db),
-    db
-      .collection(HEALTH_CATALOG)
-      .where('live', '==', true)
-      .select('check.name', 'check.tags', 'check.sloTarget')
-      .get(),
+    (deps.catalog ?? instanceCatalog()).read(FULL_SPAN, nowMs),
   ]);
-  let documentReads = (stored?.reads ?? 1) + Math.max(1, catalogSnap.size);
+  const catalogReads = catalogRead.reads;
+  let documentReads = (stored?.reads ?? 1) + catalogReads;
   const summary = stored?.summary;
   const { healthCatalogPublicSchema, parseOrThrow } = await import('./schema.js');
   const catalog: Record<string, CatalogEntry> = parseOrThrow(
     healthCatalogPublicSchema,
-    {
-      checks: Object.fromEntries(
-        catalogSnap.docs.filter((d) => d.get('check')).map((d) => [d.id, d.get('check') as unknown]),
-      ),
-    },
+    { checks: Object.fromEntries([...catalogRead.checks].map(([id, { check }]) => [id, check])) },
     HEALTH_CATALOG,
   ).checks;
 
@@ -206,6 +227,7 @@ async function rollup(
   }
   const throughMs = Math.max(fromMs, Math.min(latestMs, fromMs + maxWindowMs));
   const base = {
+    catalogReads,
     fromMs,
     throughMs,
     dayCyclesRead: 0,
@@ -262,16 +284,38 @@ async function rollup(
     batches.at(-1)!.set(db.collection(HEALTH_DAILY).doc(`${doc.checkId}_${doc.date}`), doc);
     inBatch += 1;
   }
-  // The summary and all its parts in one batch of their own (atomic), the head with a precondition.
+  // The new generation of parts, in batches under the request size limit; the head (with its precondition) last.
   const parts = summaryParts(next.checks, deps.summaryPartBytes);
-  if (parts.length + 1 > BATCH_WRITES) throw new Error(`health summary needs ${parts.length} parts: over a batch`);
+  const gen = `${next.throughMs}-${randomBytes(4).toString('hex')}`;
+  const { Timestamp } = firestoreModule();
+  const expireAt = Timestamp.fromMillis(nowMs + DAY_MS);
+  let partBatch = db.batch();
+  let partBytes = 0;
+  let partWrites = 0;
+  batches.push(partBatch);
+  parts.forEach((checks, k) => {
+    const size = Buffer.byteLength(JSON.stringify(checks));
+    if (partWrites > 0 && (partBytes + size > SUMMARY_BATCH_BYTES || partWrites >= BATCH_WRITES)) {
+      partBatch = db.batch();
+      batches.push(partBatch);
+      partBytes = 0;
+      partWrites = 0;
+    }
+    partBatch.set(summaryPartRef(db, gen, k), { checks, expireAt });
+    partBytes += size;
+    partWrites += 1;
+  });
   const last = db.batch();
   batches.push(last);
-  const head = { updatedAtMs: next.updatedAtMs, throughMs: next.throughMs, parts: parts.length, checks: {} };
+  const head = {
+    updatedAtMs: next.updatedAtMs,
+    throughMs: next.throughMs,
+    gen,
+    parts: parts.length,
+    checks: {},
+  };
   if (stored) last.update(summaryRef, head, { lastUpdateTime: stored.snap.updateTime! });
   else last.create(summaryRef, head);
-  parts.forEach((checks, k) => last.set(summaryPartRef(db, k), { checks }));
-  for (let k = parts.length; k < (stored?.parts ?? 0); k += 1) last.delete(summaryPartRef(db, k));
   try {
     for (const batch of batches) await batch.commit();
   } catch (err) {
@@ -286,6 +330,12 @@ async function rollup(
     }
     throw err;
   }
+  // The previous generation, now unreferenced (the TTL would remove it within a day otherwise).
+  if (stored && stored.parts > 0) {
+    const cleanup = db.batch();
+    for (let k = 0; k < stored.parts; k += 1) cleanup.delete(summaryPartRef(db, stored.gen, k));
+    await cleanup.commit();
+  }
   const result: HealthRollupResult = {
     outcome: 'folded',
     fromMs,
@@ -293,7 +343,8 @@ async function rollup(
     cyclesRead: window.length,
     dayCyclesRead,
     documentReads,
-    summaryWrites: 1 + parts.length,
+    catalogReads,
+    summaryWrites: 1 + parts.length + (stored?.parts ?? 0),
     dailyWrites: daily.length,
     days,
   };

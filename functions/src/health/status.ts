@@ -3,17 +3,18 @@
 //                          errorBudget30d, burnRate}]}   (health/domain/summary.ts statusOf: public fields only)
 //                 -> 503 {error} until healthRollup has written healthSummary/current; 405 for other methods.
 //
-// Reads: the summary (healthSummary/current and its parts, 1 + ~1 per 120 checks) plus the current states, which
-// the summary does not hold (it is 10 minutes behind; states change within a minute): healthStatus whole every 10
-// minutes, in between only the statuses updated since (statesReader). The answer is cached per instance for
-// CACHE_MS and says `Cache-Control: public, max-age=30`, so browsers and a CDN (Firebase Hosting rewrite) serve
-// repeats: about 2 x (2 + parts) reads a minute per instance, plus the checks once every 10 minutes.
+// Reads: the summary's head (its parts, ~1 per 120 checks, only when the rollup wrote a new one, every 10 minutes)
+// plus the current states, which the summary does not hold (it is 10 minutes behind; states change within a
+// minute): healthStatus whole every 10 minutes, in between only the statuses updated since (statesReader). The
+// answer is cached per instance for CACHE_MS and says `Cache-Control: public, max-age=30`, so browsers and a CDN
+// (Firebase Hosting rewrite) serve repeats: about 4 reads a minute per instance, plus the parts and the checks
+// once every 10 minutes.
 import { type Request } from 'firebase-functions/v2/https';
 import type { Response } from 'express';
 import { db } from '../platform/firestore';
 import { type HealthSummaryDoc } from './docs';
 import { HEALTH_STATUS } from '../platform/collections';
-import { readSummary } from './rollup';
+import { readSummary, type StoredSummary } from './rollup';
 import { logger } from '../platform/logger';
 import { systemClock, type Clock } from '../platform/domain/clock';
 import type { HealthState } from './domain/health';
@@ -69,8 +70,11 @@ export function statesReader(nowMs: () => number = () => systemClock.nowMs()) {
   };
 }
 
+let lastSummary: StoredSummary | undefined;
+
 const firestoreDeps: StatusDeps = {
-  readSummary: async () => (await readSummary())?.summary,
+  // The parts are read again only when the rollup has written a new summary (every 10 minutes).
+  readSummary: async () => (lastSummary = await readSummary(undefined, lastSummary))?.summary,
   readStates: statesReader(),
   clock: systemClock,
   cacheMs: CACHE_MS,

@@ -93,7 +93,12 @@ export function planShards(input: ShardPlanInput): ShardPlan {
       worstCost = Math.max(worstCost, c);
       largest = Math.max(largest, n);
     }
-    last = { shards, load: worstCost / capacity, largest, fits: worstCost <= capacity && largest <= maxChecks };
+    last = {
+      shards,
+      load: worstCost / capacity,
+      largest,
+      fits: worstCost <= capacity && largest <= maxChecks,
+    };
     if (last.fits) return last;
   }
   return last;
