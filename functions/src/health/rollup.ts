@@ -1,21 +1,22 @@
-// The health rollup: folds the probe cycles written since the last run into `healthSummary/current` (what the
-// status endpoint serves in one read) and writes `healthDaily/{checkId}_{date}` for each UTC day it completes.
-// Decisions in health/domain/summary.ts; this reads and writes.
+// The health rollup: folds the probe cycles written since the last run into the summary (`healthSummary/current`
+// and its parts: what the status endpoint serves) and writes `healthDaily/{checkId}_{date}` for each UTC day it
+// completes. Decisions in health/domain/summary.ts; this reads and writes.
 //
-// Cost, per run (every 10 minutes, R regions, N checks):
-// - reads: summary 1 + catalog 1 + the new cycles (10 x R; a query that returns nothing is billed 1) and, once a
-//   day, the completed day's earlier cycles again (1,440 x R) for exact daily percentiles. 2 regions: ~5,800
-//   reads a day. The first run finds the oldest cycle of the last 30 days (1 read) and folds from its UTC day.
-// - writes: 1 (the summary) + N once a day (the daily rollups).
+// Cost, per run (every 10 minutes, R regions, S shards, N checks, P summary parts ~ N / 190):
+// - reads: summary 1 + P; the catalog through the instance cache (2 + N / 1,000 warm, N cold); the new cycles
+//   (10 x R x S; a query that returns nothing is billed 1) and, once a day, the completed day's earlier cycles again
+//   (1,440 x R x S) for exact daily percentiles. The first run finds the oldest cycle of the last 30 days (1 read)
+//   and folds from its UTC day. The model at 200, 1,000 and 10,000 checks: docs/capabilities/health.md.
+// - writes: 1 + P (a new generation of the summary) + P deletes (the previous one) + N once a day (daily rollups).
 //
 // Window: from the summary's `throughMs` to the current minute less SETTLE_MS, at most MAX_WINDOW_MS (24 h of
 // cycles, 1,440 x R documents) per run, so a first run or a long outage catches up a day per run instead of
 // reading 30 days at once. SETTLE_MS leaves room for a late cycle: a cycle document is written when its cycle
 // ends (up to a minute after its minute starts), and a minute once folded is never read again.
 //
-// Concurrency: runs under the `healthRollup` lease; the summary is written with a precondition on the version it
-// was folded from (update with lastUpdateTime, or create), so a run that outlived its lease cannot overwrite a
-// newer summary: it reports `superseded` and writes nothing.
+// Concurrency: runs under the `healthRollup` lease; the summary's head is written with a precondition on the version
+// it was folded from (update with lastUpdateTime, or create), so a run that outlived its lease cannot overwrite a
+// newer summary: it reports `superseded`, and the parts it wrote are orphans no head names (removed by their TTL).
 import type { DocumentSnapshot, Firestore, WriteBatch } from 'firebase-admin/firestore';
 import {
   DAY_MS,

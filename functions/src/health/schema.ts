@@ -398,7 +398,7 @@ export const shardMessageSchema = z
   })
   .refine((m) => m.shard < m.shards, { message: 'shard must be below shards', path: ['shard'] });
 
-// What healthRollup reads back: the public fields of healthCatalog/current it folds, and healthSummary/current.
+// What healthRollup reads back: the public fields of the catalog's checks it folds, and the summary.
 // The catalog holds definitions onHealthCheckWritten validated; this only checks the public fields folded here.
 export const healthCatalogPublicSchema = z.object({
   checks: z

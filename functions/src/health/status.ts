@@ -32,7 +32,7 @@ export interface StatusDeps {
 }
 
 /** States are re-read whole at least this often; in between only the ones updated since (see below). */
-export const STATES_RELOAD_MS = 10 * 60_000;
+export const STATES_RELOAD_MS = 60 * 60_000;
 /** Writers stamp `updatedAtMs` with their own clock: the delta reaches back this far to cover their skew. */
 const STATES_SKEW_MS = 2 * 60_000;
 
