@@ -329,7 +329,7 @@ async function tickOne(
               alertPublish({
                 alertId: `rollout:${r.id}:${r.rev + 1}`,
                 severity: decision.alert.severity,
-                kind: `rollout.${decision.next.phase}`,
+                kind: decision.alert.kind,
                 title: decision.alert.title,
                 text: decision.alert.text,
                 target: `${ROLLOUTS}/${r.id}`,

@@ -4,7 +4,7 @@
 // errors are scrubbed here as well, because a thrown message can be printed by the runtime without our logger.
 import { redactCredentials } from './domain/credentials';
 import { originListed, readCapped } from './outbound';
-import type { Alert } from './schema';
+import type { WireAlert as Alert } from './schema';
 import { systemClock, type Clock } from './domain/clock';
 import { TransientError, ValidationError } from './domain/errors';
 import { REDACTED, redactor } from './domain/redact';
@@ -41,8 +41,13 @@ function escapeMrkdwn(s: string): string {
 
 export function chatMessageFor(alert: Alert): ChatMessage {
   const e = escapeMrkdwn;
+  // A link only for a plain http(s) URL: `<`, `>` and `|` would break out of Slack's <url|label> syntax.
+  const runbook =
+    alert.runbookUrl && /^https?:\/\/[^\s<>|]+$/.test(alert.runbookUrl)
+      ? `\n<${alert.runbookUrl}|Runbook: ${e(alert.kind)}>`
+      : '';
   return {
-    text: `${SEVERITY_EMOJI[alert.severity]} *${e(alert.title)}*\n${e(alert.text)}\n_${e(alert.kind)} · ${e(alert.target)}_`,
+    text: `${SEVERITY_EMOJI[alert.severity]} *${e(alert.title)}*\n${e(alert.text)}\n_${e(alert.kind)} · ${e(alert.target)}_${runbook}`,
   };
 }
 

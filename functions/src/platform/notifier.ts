@@ -25,7 +25,7 @@ import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
 import { PROCESSED_EVENTS } from './collections';
 import { logger, type Logger } from './logger';
 import { cachedValidatedDoc } from './settings';
-import type { Alert } from './schema';
+import type { WireAlert as Alert } from './schema';
 import type { AlertSettings } from '../health/schema';
 import { systemClock, type Clock } from './domain/clock';
 import { ValidationError } from './domain/errors';

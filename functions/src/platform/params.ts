@@ -16,6 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineInt, defineString } from 'firebase-functions/params';
+import { DEFAULT_RUNBOOK_BASE_URL } from './domain/alert-kinds';
 
 export const DEFAULT_REGION = 'europe-west1';
 export const DEFAULT_ROTATION_TOPIC = 'secret-rotation';
@@ -187,6 +188,13 @@ export const CHAT_WEBHOOK_ORIGINS = defineString('CHAT_WEBHOOK_ORIGINS', {
   description:
     'Comma-separated https origins the chat webhook of settings/alerts may point at (the URL itself is a secret). ' +
     'In a demo- project, loopback sinks are allowed too.',
+});
+
+export const RUNBOOK_BASE_URL = defineString('RUNBOOK_BASE_URL', {
+  default: DEFAULT_RUNBOOK_BASE_URL,
+  description:
+    'Where the runbooks are read (docs/runbooks of this repository, as published for the team): every alert ' +
+    'carries `<base>/<kind>.md` as its runbookUrl, and the chat message links it.',
 });
 
 export const CALLBACK_ORIGINS = defineString('CALLBACK_ORIGINS', {

@@ -1,6 +1,7 @@
 // The zod pieces every capability shares: the `ops-alerts` message, `settings/alerts`, Secret Manager secret ids and
 // Firestore timestamps. Loaded on first use (each capability imports its schema.ts lazily): zod costs ~50 ms to
 // load, which every function would otherwise pay at cold start.
+import type { AlertKind } from './domain/alert-kinds';
 import { z } from 'zod';
 
 /** A message on `ops-alerts`: something a human should know. `alertId` lets consumers drop redeliveries. */
@@ -13,9 +14,14 @@ export const alertSchema = z.strictObject({
   target: z.string().max(500),
   correlationId: z.string().max(300),
   atMs: z.number().int().nonnegative(),
+  /** The kind's runbook (alertPublish sets it: RUNBOOK_BASE_URL + `/<kind>.md`). */
+  runbookUrl: z.string().max(500).optional(),
 });
 
-export type Alert = z.infer<typeof alertSchema>;
+/** An alert as it travels on `ops-alerts`: any kind (a newer deployment may know kinds this one does not). */
+export type WireAlert = z.infer<typeof alertSchema>;
+/** An alert as fireops raises it: its kind is one of ALERT_KINDS, each with a runbook. */
+export type Alert = Omit<WireAlert, 'kind'> & { kind: AlertKind };
 
 export const SECRET_ID_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
 

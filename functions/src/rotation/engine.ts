@@ -259,7 +259,7 @@ export async function advanceRotation(
                   alertPublish({
                     alertId: `rotation:${rotationId}:${step}:${attempt}`,
                     severity: decision.alert.severity,
-                    kind: decision.audit.action,
+                    kind: decision.alert.kind,
                     title: decision.alert.title,
                     text: decision.alert.text,
                     target: `${ROTATIONS}/${rotationId}`,

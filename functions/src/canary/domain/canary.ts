@@ -59,6 +59,7 @@
 //                     weight is set again.
 // Every tick that changes the rollout returns an audit; a tick that changes nothing returns `audit: null` and
 // `next === rollout` (nothing to write).
+import type { AlertKind } from '../../platform/domain/alert-kinds';
 import type { Actor } from '../../platform/domain/audit-chain';
 import type { JsonValue } from '../../platform/domain/canonical-json';
 import { WINDOW_METRICS } from './judge';
@@ -269,6 +270,8 @@ export interface TickAudit {
 }
 
 export interface TickAlert {
+  /** The alert's kind (platform/domain/alert-kinds.ts): what happened, so its runbook says what to do. */
+  kind: AlertKind;
   severity: 'warning' | 'critical';
   title: string;
   text: string;
@@ -661,6 +664,7 @@ function routerTick(input: TickInput): TickDecision {
       action: status('failure', reason),
       audit: audit(next, 'rollout.baseline-restore-failed', reason, { error }),
       alert: {
+        kind: 'rollout.baseline-restore-failed',
         severity: 'critical',
         title: `Canary ${r.service} ${r.version}: traffic may still reach the canary`,
         text: `${reason}. Check the router (rollouts/${r.id}) and set the weight to 0 by hand.`,
@@ -689,6 +693,7 @@ function routerTick(input: TickInput): TickDecision {
     action: setWeight(0, `${reason}; restoring the baseline`),
     audit: audit(next, 'rollout.failed', reason, { error, lastWeight: r.weight }),
     alert: {
+      kind: 'rollout.failed',
       severity: 'critical',
       title: `Canary ${r.service} ${r.version} failed: router error`,
       text: `Setting ${r.weight}% failed ${routerErrors} times (${error}). Restoring all traffic to the baseline.`,
@@ -707,7 +712,12 @@ function invalidPolicyTick(input: TickInput, invalid: string): TickDecision {
       next,
       action: status('failure', why),
       audit: audit(next, 'rollout.refused', why, { policyError: invalid }),
-      alert: { severity: 'warning', title: `Rollout of ${r.service} ${r.version} not started`, text: why },
+      alert: {
+        kind: 'rollout.not-started',
+        severity: 'warning',
+        title: `Rollout of ${r.service} ${r.version} not started`,
+        text: why,
+      },
     };
   }
   if (r.policyError === invalid) return quiet(r);
@@ -717,6 +727,7 @@ function invalidPolicyTick(input: TickInput, invalid: string): TickDecision {
     action: NONE,
     audit: audit(next, 'rollout.policy-invalid', `${why}; holding ${r.weight}%`, { policyError: invalid }),
     alert: {
+      kind: 'rollout.policy-invalid',
       severity: 'warning',
       title: `Canary ${r.service} ${r.version} held: invalid policy`,
       text: `${why}. The rollout holds ${r.weight}% until the policy is fixed; commands still work.`,
@@ -788,6 +799,7 @@ function rollBack(next: RolloutState, analysis: Analysis, policy: CanaryPolicy, 
       fromWeight: next.weight,
     }),
     alert: {
+      kind: 'rollout.rolling-back',
       severity: 'critical',
       title: `Canary ${next.service} ${next.version} rolling back`,
       text: `${reason}. Traffic at ${next.weight}% goes back to the baseline.`,
@@ -825,6 +837,7 @@ function progressingTick(input: TickInput, policy: CanaryPolicy): TickDecision {
         ...(analysis && verdict ? analysisDetails(analysis, policy) : {}),
       }),
       alert: {
+        kind: 'rollout.deadline-paused',
         severity: 'warning',
         title: `Canary ${r.service} ${r.version} paused at ${r.weight}%`,
         text: `${reason}. Resume, approve with promote-now, or abort on rollouts/${r.id}.`,
@@ -907,6 +920,7 @@ function holdingTick(input: TickInput, policy: CanaryPolicy): TickDecision {
   };
   if (analysis.verdict === 'fail' && r.phase === 'paused') {
     decision.alert = {
+      kind: 'rollout.paused-failing',
       severity: 'warning',
       title: `Paused canary ${r.service} ${r.version} is failing at ${r.weight}%`,
       text: `Analysis failed (${next.failedAnalyses} of ${policy.threshold}): ${analysis.why}. Paused: traffic stays at ${r.weight}% until someone resumes, aborts or rolls back (rollouts/${r.id}).`,

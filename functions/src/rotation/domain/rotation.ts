@@ -3,6 +3,7 @@
 // period in which both values work, retirement (disable) and destruction of the old version, and rollback of a
 // failed rotation. Pure: `nextStep` says what to run, `decide` folds a step's result into the status; the engine
 // (rotation/engine.ts) records each step before and after it runs, so a crash anywhere resumes.
+import type { AlertKind } from '../../platform/domain/alert-kinds';
 
 export type RotationStep = 'create' | 'apply' | 'test' | 'finish' | 'retire' | 'destroy' | 'rollback';
 
@@ -67,7 +68,7 @@ export interface Decision {
   status: RotationStatus;
   /** What to audit about this transition. */
   audit: { action: string; reason: string };
-  alert?: { severity: 'warning' | 'critical'; title: string; text: string };
+  alert?: { kind: AlertKind; severity: 'warning' | 'critical'; title: string; text: string };
 }
 
 const FORWARD: Record<'create' | 'apply' | 'test', RotationPhase> = {
@@ -139,6 +140,7 @@ export function decide(
             reason: `rolled back after ${status.failedStep ?? '?'} failed: ${status.error ?? ''}`,
           },
           alert: {
+            kind: 'rotation.rolled-back',
             severity: 'critical',
             title: `Rotation of ${status.secretId} failed and was rolled back`,
             text: `${status.failedStep ?? 'a step'} failed: ${status.error ?? 'unknown error'}. Version ${status.oldVersion ?? 'none'} stays current; pending version ${status.newVersion ?? 'none'} is disabled.`,
@@ -169,6 +171,7 @@ export function decide(
     status: { ...base, phase: 'failed', failedStep: step, error: result.error },
     audit: { action: 'rotation.failed', reason: `${step} failed: ${result.error}` },
     alert: {
+      kind: 'rotation.failed',
       severity: 'critical',
       title: `Rotation of ${status.secretId} stuck at ${step}`,
       text: `${step} failed ${attempts[step]} time(s): ${result.error}. Aliases are as the last completed step left them; see rotations/${status.id}.`,
