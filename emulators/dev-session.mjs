@@ -12,6 +12,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const project = process.env.FIREOPS_PROJECT_ID ?? 'demo-fireops';
 const region = process.env.FIREOPS_REGION ?? 'europe-west1';
 const functionsUrl = process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001';
+const hostingUrl = process.env.FIREOPS_HOSTING_URL ?? 'http://127.0.0.1:5002';
 
 const rest = firestoreRest({ project });
 const seed = JSON.parse(readFileSync(path.join(ROOT, 'emulators', 'seed', 'firestore.json'), 'utf8'));
@@ -97,6 +98,7 @@ demo health checks (canaryPolicies/Hello-World):
 
 Health: two demo checks are probed every minute from europe-west1 and africa-south1 (healthCycles, healthStatus);
 the public status (after the first 10-minute rollup): ${functionsUrl}/${project}/${region}/health-status
+and the status page users load (Firebase Hosting, both checks are marked public): ${hostingUrl}/
 
 Backups: an export of the demo data runs now (backups/{id}: running -> verified), a restore drill 20 s later
 (drills/{id}: passed). The bucket gs://demo-fireops-backups is the folder

@@ -19,7 +19,7 @@ const CACHE = path.join(ROOT, '.cache', 'emulators');
 export const PROJECT_ID = 'demo-fireops';
 export const REGION = 'europe-west1';
 /** FIREOPS_EMULATORS narrows the suite, e.g. for a benchmark that drives a handler in process. */
-const ONLY = process.env.FIREOPS_EMULATORS ?? 'functions,firestore,pubsub,auth';
+const ONLY = process.env.FIREOPS_EMULATORS ?? 'functions,firestore,pubsub,auth,hosting';
 /**
  * Ports are fixed in firebase.json; FIREOPS_PORT_OFFSET=N runs a second suite beside the first with every port
  * moved by N (through a generated copy of firebase.json), for parallel work on one machine.
@@ -29,8 +29,9 @@ const PORT_OFFSET = Number(process.env.FIREOPS_PORT_OFFSET ?? 0);
 function firebaseConfig() {
   const config = JSON.parse(readFileSync(path.join(ROOT, 'firebase.json'), 'utf8'));
   const functionsPort = config.emulators.functions.port + PORT_OFFSET;
+  const hostingPort = config.emulators.hosting.port + PORT_OFFSET;
   const ports = [config.emulators.firestore.port, config.emulators.pubsub.port].map((p) => p + PORT_OFFSET);
-  if (PORT_OFFSET === 0) return { args: [], functionsPort, ports };
+  if (PORT_OFFSET === 0) return { args: [], functionsPort, hostingPort, ports };
   for (const emulator of Object.values(config.emulators)) {
     if (typeof emulator !== 'object') continue;
     if (emulator.port) emulator.port += PORT_OFFSET;
@@ -39,7 +40,7 @@ function firebaseConfig() {
   // firebase-tools takes the config file's folder as the project root: the copy sits beside the original.
   const file = path.join(ROOT, `firebase.offset-${PORT_OFFSET}.local.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  return { args: ['--config', file], functionsPort, ports };
+  return { args: ['--config', file], functionsPort, hostingPort, ports };
 }
 const FIREBASE_BIN = path.join(ROOT, 'node_modules', '.bin', 'firebase');
 
@@ -348,6 +349,8 @@ async function withSuite(command, { seed = false } = {}) {
     orphanPorts = config.ports;
     killOrphanedEmulators(config.ports);
     env.FIREOPS_FUNCTIONS_URL = `http://127.0.0.1:${config.functionsPort}`;
+    // The status page as users load it: Firebase Hosting's emulator, rewriting to health-statusPage.
+    env.FIREOPS_HOSTING_URL = `http://127.0.0.1:${config.hostingPort}`;
     const args = ['emulators:exec', ...config.args, '--project', PROJECT_ID, '--only', ONLY, command];
     return await run(FIREBASE_BIN, args, {
       env,

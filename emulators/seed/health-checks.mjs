@@ -23,6 +23,7 @@ export function demoHealthChecks({ firestoreHost, webhookUrl }) {
       target: `http://${firestoreHost}/`,
       conditions: ['status == 200', 'body contains "Ok"', `responseTimeMs < ${DEMO_MAX_RESPONSE_MS}`],
       ...tolerant,
+      public: { name: 'Database', group: 'Platform' },
     },
     'github-webhook': {
       name: 'webhooks-githubWebhook refuses GET',
@@ -30,6 +31,7 @@ export function demoHealthChecks({ firestoreHost, webhookUrl }) {
       target: webhookUrl,
       conditions: ['status == 405'],
       ...tolerant,
+      public: { name: 'Release webhooks', group: 'Platform' },
     },
   };
 }

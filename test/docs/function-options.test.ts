@@ -62,6 +62,7 @@ const TABLE: Record<string, Expected> = {
   'health-onHealthCheckWritten': {},
   'health-healthRollup': { timeoutSeconds: 300, availableMemoryMb: 1024 },
   'health-status': { maxInstances: 5 },
+  'health-statusPage': { maxInstances: 5 },
   'canary-onRolloutRequest': {},
   'canary-onRolloutCommand': {},
   'canary-canaryKick': { timeoutSeconds: 120 },
@@ -96,6 +97,7 @@ describe('the deployed functions (built manifest)', () => {
     }
     const byId = new Map(functions.map((f) => [f.id, f.serviceAccountEmail]));
     expect(byId.get('health-status')).toBe('fireops-reader@');
+    expect(byId.get('health-statusPage')).toBe('fireops-reader@');
     expect(byId.get('platform-verifyAuditLog')).toBe('fireops-reader@');
     expect(byId.get('webhooks-githubWebhook')).toBe('fireops-webhooks@');
   });
@@ -122,6 +124,7 @@ describe('the deployed functions (built manifest)', () => {
     const https = functions.filter((f) => f.https);
     expect(https.map((f) => f.id).sort()).toEqual([
       'health-status',
+      'health-statusPage',
       'platform-verifyAuditLog',
       'webhooks-githubWebhook',
     ]);

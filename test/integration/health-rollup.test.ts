@@ -119,7 +119,7 @@ describe('healthRollup', () => {
     // summary (absent: 1) + catalog (catalog-cache.ts: its documents when cold, 2-3 when warm) + the first-cycle
     // probe + the window's 360 cycles.
     expect(first.catalogReads).toBeGreaterThanOrEqual(2);
-    expect(first.documentReads).toBe(1 + first.catalogReads + 1 + 360);
+    expect(first.documentReads).toBe(1 + first.catalogReads + 1 + 1 + 360); // + healthSummary/public
     const yesterday = new Date(TODAY - DAY).toISOString().slice(0, 10);
     const apiDay = (await db().doc(`healthDaily/api_${yesterday}`).get()).data();
     // 180 minutes x 2 regions; europe-west1 failed the last 60.
@@ -175,7 +175,7 @@ describe('healthRollup', () => {
     // changed since, such as another file's tombstones), the cycles
     expect(third.catalogReads).toBeGreaterThanOrEqual(2);
     expect(third.catalogReads).toBeLessThan(10);
-    expect(third.documentReads).toBe(2 + third.catalogReads + 4);
+    expect(third.documentReads).toBe(2 + third.catalogReads + 1 + 4);
     expect((await summary()).checks.api.days[key(TODAY)]).toEqual([304, 304, 60]);
     // Nothing new within the same minute: no query, no write.
     const fourth = await runHealthRollup({ nowMs: END + 7 * MIN + 30_000, correlationId: 'test-4' });
@@ -184,7 +184,7 @@ describe('healthRollup', () => {
       cyclesRead: 0,
       summaryWrites: 0,
     });
-    expect(fourth.documentReads).toBe(2 + fourth.catalogReads); // summary head and part, catalog
+    expect(fourth.documentReads).toBe(2 + fourth.catalogReads + 1); // summary head and part, catalog, public
   });
 
   it('re-reads a completed day once for exact daily percentiles, and drops checks removed from the catalog', async () => {

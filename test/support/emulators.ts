@@ -8,6 +8,8 @@ import { firestoreRest } from '../../emulators/firestore-rest.mjs';
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? 'demo-fireops';
 export const REGION = 'europe-west1';
 export const FUNCTIONS_URL = `${process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001'}/${PROJECT_ID}/${REGION}`;
+/** Firebase Hosting's emulator (the status page, rewritten to health-statusPage; firebase.json `hosting`). */
+export const HOSTING_URL = process.env.FIREOPS_HOSTING_URL ?? 'http://127.0.0.1:5002';
 
 /** The console-like REST client (Authorization: Bearer owner). */
 export const rest = firestoreRest({ project: PROJECT_ID });

@@ -78,6 +78,18 @@ export const status = onRequest({ ...options, serviceAccount: readerAccount, max
   handleStatus(req, res),
 );
 
+/**
+ * statusPage (HTTPS, public): the HTML status page of the checks marked public, behind Firebase Hosting (`/`); see
+ * status-page.ts. Same account and cap as `status`: it only reads, and Hosting's CDN caches it for a minute.
+ */
+export const statusPage = onRequest(
+  { ...options, serviceAccount: readerAccount, maxInstances: 5 },
+  async (req, res) => {
+    const { handleStatusPage } = await import('./status-page.js');
+    await handleStatusPage(req, res);
+  },
+);
+
 // probeCycle (every minute, one function per region in PROBE_REGIONS): probes the checks due in its region and
 // writes one cycle document per shard; healthStatus and incidents only on change. With more than one shard it
 // publishes the shards to its region's probeShard function and returns.

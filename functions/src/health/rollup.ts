@@ -31,7 +31,14 @@ import {
 import { randomBytes } from 'node:crypto';
 import { db as defaultDb, firestoreModule } from '../platform/firestore';
 import { type HealthDailyDoc, type HealthSummaryDoc } from './docs';
-import { HEALTH_CATALOG, HEALTH_CYCLES, HEALTH_DAILY, HEALTH_SUMMARY } from '../platform/collections';
+import {
+  HEALTH_CATALOG,
+  HEALTH_CYCLES,
+  HEALTH_DAILY,
+  HEALTH_PUBLIC_STATUS,
+  HEALTH_SUMMARY,
+} from '../platform/collections';
+import type { PublicStatusDoc } from './domain/status-page';
 import { withLease } from '../platform/leases';
 import { FULL_SPAN, instanceCatalog, type CatalogCache } from './catalog-cache';
 import { logger } from '../platform/logger';
@@ -200,12 +207,13 @@ async function rollup(
 
   // The catalog through the instance's cache, as the probe cycles read it: a warm run pays a few reads, not one
   // per check.
-  const [stored, catalogRead] = await Promise.all([
+  const [stored, catalogRead, publicSnap] = await Promise.all([
     readSummary(db),
     (deps.catalog ?? instanceCatalog()).read(FULL_SPAN, nowMs),
+    db.doc(HEALTH_PUBLIC_STATUS).get(),
   ]);
   const catalogReads = catalogRead.reads;
-  let documentReads = (stored?.reads ?? 1) + catalogReads;
+  let documentReads = (stored?.reads ?? 1) + catalogReads + 1;
   const summary = stored?.summary;
   const { healthCatalogPublicSchema, parseOrThrow } = await import('./schema.js');
   const catalog: Record<string, CatalogEntry> = parseOrThrow(
@@ -317,6 +325,19 @@ async function rollup(
   };
   if (stored) last.update(summaryRef, head, { lastUpdateTime: stored.snap.updateTime! });
   else last.create(summaryRef, head);
+  // The public status page's document: 90 days of the checks marked public (domain/status-page.ts), same batch.
+  const publics = Object.fromEntries(
+    Object.entries(catalog).flatMap(([id, e]) => (e.public ? [[id, e.public] as const] : [])),
+  );
+  let publicWrites = 0;
+  if (Object.keys(publics).length || publicSnap.exists) {
+    const { foldPublicDays } = await import('./domain/status-page.js');
+    last.set(
+      db.doc(HEALTH_PUBLIC_STATUS),
+      foldPublicDays(publicSnap.data() as PublicStatusDoc | undefined, next, publics, nowMs),
+    );
+    publicWrites = 1;
+  }
   try {
     for (const batch of batches) await batch.commit();
   } catch (err) {
@@ -345,7 +366,7 @@ async function rollup(
     dayCyclesRead,
     documentReads,
     catalogReads,
-    summaryWrites: 1 + parts.length + (stored?.parts ?? 0),
+    summaryWrites: 1 + parts.length + (stored?.parts ?? 0) + publicWrites,
     dailyWrites: daily.length,
     days,
   };

@@ -255,6 +255,16 @@ const common = {
   maintenance: z.array(maintenanceWindow).max(50).default([]),
   /** Percent of successful probes promised over 30 days; the error budget is what remains below 100. */
   sloTarget: z.number().gt(0).lt(100).default(99.9),
+  /**
+   * Shown on the public status page (health-statusPage) under this name, in this group; absent: not shown. The
+   * public name is all a reader sees of the check: never its target, headers or failures.
+   */
+  public: z
+    .strictObject({
+      name: z.string().min(1).max(80).regex(/\S/, 'must not be blank'),
+      group: z.string().min(1).max(40).regex(/\S/, 'must not be blank').optional(),
+    })
+    .optional(),
 };
 
 const httpCheck = z
@@ -408,6 +418,7 @@ export const healthCatalogPublicSchema = z.object({
         name: z.string(),
         tags: z.array(z.string()).default([]),
         sloTarget: z.number().gt(0).lte(100).default(99.9),
+        public: z.object({ name: z.string(), group: z.string().optional() }).optional(),
       }),
     )
     .default({}),

@@ -26,6 +26,8 @@ export const HEALTH_CYCLES = 'healthCycles';
 export const HEALTH_STATUS = 'healthStatus';
 export const HEALTH_DAILY = 'healthDaily';
 export const HEALTH_SUMMARY = 'healthSummary/current';
+/** `healthSummary/public`: 90 days of the checks marked public, for the status page (health/domain/status-page.ts). */
+export const HEALTH_PUBLIC_STATUS = 'healthSummary/public';
 export const INCIDENTS = 'incidents';
 export const HEALTH_SETTINGS = 'settings/health';
 export const ALERT_SETTINGS = 'settings/alerts';

@@ -34,6 +34,7 @@ export type DeployGroup = keyof typeof SERVICE_ACCOUNTS;
 /** Functions that do not run as their group's account (function id -> account key). */
 export const FUNCTION_ACCOUNTS: Readonly<Record<string, DeployGroup>> = {
   'health-status': 'reader',
+  'health-statusPage': 'reader',
   'platform-verifyAuditLog': 'reader',
 };
 
@@ -132,7 +133,7 @@ export const GRANTS: readonly Grant[] = [
     account: 'reader',
     role: 'roles/datastore.viewer',
     resource: project,
-    why: 'health-status reads healthSummary and healthStatus; verifyAuditLog reads the audit chains',
+    why: 'health-status and health-statusPage read healthSummary, healthStatus and incidents; verifyAuditLog reads the audit chains',
   },
   // platform + flags (fireops-core)
   firestoreUser('platform', 'audit log, processedEvents, flags, settings/alerts'),

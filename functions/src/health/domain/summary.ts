@@ -76,6 +76,8 @@ export interface CatalogEntry {
   name: string;
   tags: readonly string[];
   sloTarget: number;
+  /** Shown on the public status page under this name (not kept in the summary). */
+  public?: { name: string; group?: string | undefined } | undefined;
 }
 
 /** One probe result as cycle documents hold it: [ok, ms, status, failed, maintenance]. */
