@@ -7,6 +7,8 @@
 //                                                       custom claim `role`, audited (stream `admins`)
 //   fireops revoke-role ROLE EMAIL --project P [--reason R]
 //   fireops grant-admin|revoke-admin EMAIL ...          aliases of grant-role|revoke-role admin
+//   fireops flag|rollout|check|backup|audit|status ...  the ops commands (ops.ts): console edits from a terminal,
+//                                                       validated like the console's; --json for scripts
 //   options: --location L (Firestore location, default europe-west1), --bucket B (default P-backups),
 //            --github-token-file F (bootstrap: the GitHub token's first version), --actor EMAIL (who acts)
 //
@@ -51,7 +53,7 @@ export interface RunDeps {
   appendAudit?: Parameters<typeof setRole>[0]['appendAudit'];
 }
 
-const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-role|revoke-role ROLE EMAIL --project P (ROLE: ${ROLES.join('|')}) | fireops grant-admin|revoke-admin EMAIL --project P`;
+const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-role|revoke-role ROLE EMAIL --project P (ROLE: ${ROLES.join('|')}) | fireops grant-admin|revoke-admin EMAIL --project P | fireops flag get|set, rollout list|show|approve|pause|resume|abort|promote-now|rollback-now, check add|disable|list, backup list, audit verify, status --project P [--json]`;
 
 /** Runs one command; resolves the exit code. */
 export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
@@ -70,6 +72,12 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
       actor: { type: 'string' },
       reason: { type: 'string' },
       help: { type: 'boolean', default: false },
+      // ops commands (ops.ts)
+      json: { type: 'boolean', default: false },
+      enabled: { type: 'string' },
+      percent: { type: 'string' },
+      description: { type: 'string' },
+      expires: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -124,6 +132,16 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
       { email, role, grant, actor, reason: values.reason ?? `fireops ${command}` },
     );
   }
+  const { opsCommand } = await import('./ops.js');
+  const { db } = await import('../platform/firestore.js');
+  const code = await opsCommand(positionals, values, {
+    db,
+    out,
+    json: values.json,
+    color: !values.json && Boolean(process.stdout.isTTY) && !env.NO_COLOR && !deps.out,
+    actor: values.actor,
+  });
+  if (code !== undefined) return code;
   out(`fireops: unknown command '${command}'\n${USAGE}`);
   return 2;
 }
