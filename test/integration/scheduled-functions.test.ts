@@ -46,7 +46,7 @@ describe('canary-canaryController fans out', () => {
     const kicks = await collectTopic('canary-kick');
     try {
       const rollouts = db().collection('rollouts');
-      // Only what the controller's query reads (phase, service): the kicked ticks find no policy and stop there.
+      // Only what the controller's query reads (phase, service): the kicked ticks skip them as malformed (logged).
       await rollouts.doc('fan-a').set({ service: 'fan-out-a', phase: 'progressing', createdAtMs: 1 });
       await rollouts.doc('fan-b').set({ service: 'fan-out-b', phase: 'paused', createdAtMs: 2 });
       await rollouts.doc('fan-b2').set({ service: 'fan-out-b', phase: 'pending', createdAtMs: 3 });

@@ -169,7 +169,8 @@ export async function tickService(
           const outcome = await tickOne(r, rollouts, policy, deployFreeze, trigger, deps);
           if (outcome) outcomes.push(outcome);
           if (!outcome?.commandId) break;
-          r = (await db().collection(ROLLOUTS).doc(r.id).get()).data() as RolloutDoc | undefined;
+          const again = await db().collection(ROLLOUTS).doc(r.id).get();
+          r = again.exists ? ({ ...again.data(), id: again.id } as RolloutDoc) : undefined;
           if (!r || !nextCommand(r)) break;
         }
       }
@@ -191,8 +192,21 @@ async function readTickable(service: string): Promise<RolloutDoc[]> {
     rollouts.where('phase', 'in', ACTIVE_PHASES).get(),
     rollouts.where('phase', '==', 'failed').where('routerPending', '==', true).get(),
   ]);
-  return [...active.docs, ...finishing.docs]
-    .map((d) => d.data() as RolloutDoc)
+  const all = [...active.docs, ...finishing.docs];
+  // The id is the document's, whatever the data says. A rollout without its version or revision (hand-written,
+  // or from an older schema) cannot be ticked: it is logged and left for an admin, not allowed to fail the others.
+  const malformed = all.filter(
+    (d) => typeof d.get('version') !== 'string' || typeof d.get('rev') !== 'number',
+  );
+  if (malformed.length > 0) {
+    logger({ function: 'canaryKick' }).error('malformed rollouts skipped', {
+      service,
+      rollouts: malformed.map((d) => d.id),
+    });
+  }
+  return all
+    .filter((d) => !malformed.includes(d))
+    .map((d) => ({ ...d.data(), id: d.id }) as RolloutDoc)
     .sort((a, b) => a.createdAtMs - b.createdAtMs);
 }
 
