@@ -1,11 +1,9 @@
 // What `npm start` runs once the emulators are up (inside `firebase emulators:exec`): seeds demo data, prints
 // where everything is, and plays Cloud Scheduler for the scheduled functions until Ctrl-C.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { firestoreRest, seedFirestore } from './firestore-rest.mjs';
-import { ensureAnchorBucket } from './seed/anchor-bucket.mjs';
-import { demoHealthChecks } from './seed/health-checks.mjs';
+import { seedDemo } from './seed/demo.mjs';
+import { startSyntheticService } from './synthetic-service.mjs';
 import { describeFunctions, findScheduledFunctions, startScheduler } from './scheduler.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,41 +12,15 @@ const region = process.env.FIREOPS_REGION ?? 'europe-west1';
 const functionsUrl = process.env.FIREOPS_FUNCTIONS_URL ?? 'http://127.0.0.1:5001';
 const hostingUrl = process.env.FIREOPS_HOSTING_URL ?? 'http://127.0.0.1:5002';
 
-const rest = firestoreRest({ project });
-const seed = JSON.parse(readFileSync(path.join(ROOT, 'emulators', 'seed', 'firestore.json'), 'utf8'));
-const seeded = await seedFirestore(rest, seed);
-
-// Play GitHub: a hook on the demo repository pointing at webhooks-githubWebhook, signed with the demo secret.
+const { seeded, hookId } = await seedDemo({ project, region, functionsUrl });
 const githubUrl = process.env.GITHUB_API_URL;
-const webhookUrl = `${functionsUrl}/${project}/${region}/webhooks-githubWebhook`;
-const hook = await fetch(`${githubUrl}/_stand-in/hooks`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({
-    owner: 'Codertocat',
-    repo: 'Hello-World',
-    url: webhookUrl,
-    secret: 'demo-webhook-secret-not-for-production',
-  }),
-}).then((r) => r.json());
-await rest.set('settings/github', {
-  allowedRepos: ['Codertocat/Hello-World'],
-  environments: ['production'],
-  releaseEnvironment: 'production',
-  services: {},
-  hooks: [{ owner: 'Codertocat', repo: 'Hello-World', hookId: hook.id }],
+const hook = { id: hookId };
+// Hello-World's metric windows (baseline and canary cohorts) on canary-metrics, as its exporter would publish them.
+const synthetic = await startSyntheticService({
+  pubsubHost: String(process.env.PUBSUB_EMULATOR_HOST),
+  project,
+  service: 'Hello-World',
 });
-
-// Health checks of the local suite itself (loopback is refused unless allowed, as in production).
-// The audit anchor bucket, with its retention policy (seed/anchor-bucket.mjs).
-await ensureAnchorBucket(process.env.STORAGE_EMULATOR_HOST, project);
-
-await rest.set('settings/health', { allowTargets: ['127.0.0.1'], reminderMinutes: 60, cycleTtlDays: 35 });
-for (const [id, check] of Object.entries(
-  demoHealthChecks({ firestoreHost: process.env.FIRESTORE_EMULATOR_HOST, webhookUrl }),
-)) {
-  await rest.set(`healthChecks/${id}`, check);
-}
 
 const indexJs = path.join(ROOT, 'functions', 'lib', 'index.js');
 const scheduled = findScheduledFunctions(indexJs);
@@ -89,8 +61,8 @@ Try an admin edit (valid: audited; invalid: reverted and alerted on ops-alerts):
     -d '{"fields":{"enabled":{"booleanValue":true},"rolloutPercent":{"integerValue":"150"},"description":{"stringValue":"oops"}}}'
 
 Play GitHub (the stand-in signs and sends a release to webhooks-githubWebhook): a canary rollout of Hello-World starts
-(rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 6 to 8 minutes, judged on the
-demo health checks (canaryPolicies/Hello-World):
+(rollouts/{id}) and promotes 10% -> 50% -> 100% on flags/helloWorldCanary in about 3 to 4 minutes, judged on the
+metric windows a synthetic Hello-World publishes on canary-metrics (canaryPolicies/Hello-World):
   curl -X POST ${githubUrl}/_stand-in/hooks/${hook.id}/deliver -H 'content-type: application/json' \\
     -d '{"event":"release","payload":{"action":"published","release":{"id":1,"tag_name":"v1.0.0","name":"v1","target_commitish":"main","draft":false,"prerelease":false},"repository":{"id":1296269,"full_name":"Codertocat/Hello-World","default_branch":"main"},"sender":{"login":"octocat"}}}'
 
@@ -128,3 +100,4 @@ await new Promise((resolve) => {
 });
 clearInterval(keepAlive);
 scheduler.stop();
+await synthetic.stop();

@@ -384,6 +384,10 @@ async function main(argv) {
       return withSuite(`node ${JSON.stringify(path.join(ROOT, 'emulators', 'dev-session.mjs'))}`, {
         seed: true,
       });
+    case 'demo':
+      // The whole story on a fresh suite (emulators/demo.mjs); exits non-zero naming the act that failed.
+      if (rest[0] !== '--no-build') await step('build functions', 'npm', ['run', 'build']);
+      return withSuite(`node ${JSON.stringify(path.join(ROOT, 'emulators', 'demo.mjs'))}`, { seed: true });
     case 'test':
       await step('build functions', 'npm', ['run', 'build']);
       await step('typecheck', 'npm', ['run', 'typecheck']);
@@ -400,7 +404,17 @@ async function main(argv) {
         ...npx('vitest', ['run', '--project', 'launcher']),
       );
       console.log('\n[launcher] emulator tests (integration, rules)');
-      return withSuite('npx vitest run --project integration --project rules');
+      {
+        const code = await withSuite('npx vitest run --project integration --project rules');
+        if (code !== 0) return code;
+      }
+      // The whole story on a fresh suite of its own (a child launcher: its own emulators, stopped when it ends).
+      await step('demo (npm run demo: every act must do what it says)', 'node', [
+        path.join(ROOT, 'emulators', 'launcher.mjs'),
+        'demo',
+        '--no-build',
+      ]);
+      return 0;
     case 'exec': {
       const cmd = rest[0] === '--' ? rest.slice(1) : rest;
       if (cmd.length === 0) throw new Error('usage: launcher.mjs exec -- COMMAND');
@@ -412,7 +426,7 @@ async function main(argv) {
       return withSuite(`node ${JSON.stringify(path.join(ROOT, 'test', 'bench', 'run.mjs'))} ${which}`);
     }
     default:
-      throw new Error(`unknown mode ${mode}: start | test | exec -- CMD | bench [name]`);
+      throw new Error(`unknown mode ${mode}: start | demo | test | exec -- CMD | bench [name]`);
   }
 }
 

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { noControlRoute } from '../shared/control.mjs';
 import { controlError } from './errors.mjs';
 import { actionOf, deliveryHeaders, encodeBody } from './hookshot.mjs';
-import { ensureRepo, repoKeyOf } from './state.mjs';
+import { addDeployment, ensureRepo, repoKeyOf } from './state.mjs';
 import { fingerprint, isHttpUrl, isObject, isoSeconds, parseId } from './values.mjs';
 import { CREATOR, deliveryView, deploymentView, hookView, repositoryView, statusView } from './views.mjs';
 
@@ -130,30 +130,9 @@ export function controlRoutes({ state, hookshot }, reset) {
       } else {
         while (state.deployments.has(id)) id++;
       }
-      state.nextId.deployment = Math.max(state.nextId.deployment, id + 1);
-      const environment =
-        body.environment === undefined ? 'production' : requireString(body.environment, 'environment');
+      if (body.environment !== undefined) requireString(body.environment, 'environment');
       ensureRepo(state, owner, name);
-      const now = isoSeconds();
-      state.deployments.set(id, {
-        id,
-        repoKey: repoKeyOf(owner, name),
-        sha: typeof body.sha === 'string' ? body.sha : '0'.repeat(40),
-        ref: typeof body.ref === 'string' ? body.ref : 'main',
-        task: typeof body.task === 'string' ? body.task : 'deploy',
-        payload: body.payload ?? {},
-        originalEnvironment: environment,
-        environment,
-        description: typeof body.description === 'string' ? body.description : null,
-        transientEnvironment: body.transient_environment === true,
-        productionEnvironment:
-          typeof body.production_environment === 'boolean'
-            ? body.production_environment
-            : environment === 'production',
-        createdAt: now,
-        updatedAt: now,
-        statuses: [],
-      });
+      addDeployment(state, id, repoKeyOf(owner, name), body);
       return { status: 201, body: { id } };
     }
     if (method === 'POST' && hookMatch?.[2] === 'deliver') {

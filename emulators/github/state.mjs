@@ -4,6 +4,7 @@
  * log and the injected faults. One object, created per stand-in and shared by the REST routes, the control API and
  * the webhook sender; tests read it through `GitHubStandIn.state`. In memory only.
  */
+import { isoSeconds } from './values.mjs';
 
 const FIRST_HOOK_ID = 1000;
 const FIRST_REPO_ID = 700_000_001;
@@ -179,4 +180,43 @@ export function ensureRepo(state, owner, name) {
     state.repos.set(key, repo);
   }
   return repo;
+}
+
+/**
+ * Stores a new deployment of `repoKey` with id `id` from a create request's fields (REST or control API), with
+ * GitHub's defaults: task `deploy`, environment `production`, production_environment true for `production`.
+ * @param {StandInState} state
+ * @param {number} id
+ * @param {string} repoKey
+ * @param {Record<string, unknown>} body
+ * @returns {DeploymentRecord}
+ */
+export function addDeployment(state, id, repoKey, body) {
+  const str = (/** @type {string} */ name) =>
+    typeof body[name] === 'string' ? /** @type {string} */ (body[name]) : undefined;
+  const environment = str('environment') ?? 'production';
+  const now = isoSeconds();
+  /** @type {DeploymentRecord} */
+  const record = {
+    id,
+    repoKey,
+    sha: str('sha') ?? '0'.repeat(40),
+    ref: str('ref') ?? 'main',
+    task: str('task') ?? 'deploy',
+    payload: body.payload ?? {},
+    originalEnvironment: environment,
+    environment,
+    description: str('description') ?? null,
+    transientEnvironment: body.transient_environment === true,
+    productionEnvironment:
+      typeof body.production_environment === 'boolean'
+        ? body.production_environment
+        : environment === 'production',
+    createdAt: now,
+    updatedAt: now,
+    statuses: [],
+  };
+  state.nextId.deployment = Math.max(state.nextId.deployment, id + 1);
+  state.deployments.set(id, record);
+  return record;
 }

@@ -9,6 +9,7 @@ import { run } from '../../functions/src/cli/fireops';
 import { validateFlag } from '../../functions/src/flags/engine';
 import { db } from '../../functions/src/platform/firestore';
 import { PROJECT_ID, rest, waitFor } from '../support/emulators';
+import { createTestSecret, uniqueSecretId, writePolicy } from '../support/rotation';
 
 async function cli(...args: string[]) {
   const lines: string[] = [];
@@ -175,4 +176,83 @@ describe('fireops audit, status, backup', () => {
     expect(await cli('backup', 'list')).toEqual({ code: 0, text: 'no backups' });
     expect((await cli('flag', 'frobnicate')).code).toBe(1);
   });
+});
+
+describe('fireops rotate, backup now, drill now: work started in the deployed functions, followed', () => {
+  it('rotate refuses a secret without a policy, an invalid or disabled policy; rotates one with a policy', async () => {
+    const id = uniqueSecretId('cli-rotate');
+    expect(await cli('rotate', id)).toEqual({
+      code: 1,
+      text: `refused: no rotation policy secretPolicies/${id}: fireops rotates only secrets with a policy (docs/capabilities/rotation.md)`,
+    });
+    const policy = {
+      strategy: 'random-token',
+      enabled: true,
+      bytes: 32,
+      encoding: 'hex',
+      gracePeriodMinutes: 60,
+      destroyAfterDays: 30,
+    };
+    await writePolicy(id, { ...policy, bytes: 8 });
+    const invalid = await cli('rotate', id);
+    expect(invalid.code).toBe(1);
+    expect(invalid.text).toMatch(/^refused: .*'bytes'/);
+    await writePolicy(id, { ...policy, enabled: false });
+    expect((await cli('rotate', id)).text).toBe(`refused: secretPolicies/${id} is disabled (enabled: false)`);
+    expect((await db().doc(`secretPolicies/${id}`).get()).get('rotateRequestedAt')).toBeUndefined();
+
+    await createTestSecret(id, ['v1-value-not-a-real-secret']);
+    await writePolicy(id, policy);
+    // Followed until the new version is current (grace): rotation-onSecretPolicyWritten runs it as the admin.
+    const rotated = await cli('rotate', id);
+    expect(rotated.text).toContain(`requested: secretPolicies/${id}.rotateRequestedAt`);
+    expect(rotated.text).toMatch(/done: rotations\/.*: grace \(version 2\)/);
+    expect(rotated.code).toBe(0);
+    const detached = await cli('rotate', id, '--detach', '--json');
+    expect(JSON.parse(detached.text)).toEqual({
+      ok: true,
+      started: `secretPolicies/${id}.rotateRequestedAt`,
+    });
+  });
+
+  it('backup now runs the export job and follows it to verified; drill now drills it, and again on request', async () => {
+    const bucket = 'demo-fireops-backups'; // EXPORT_BUCKETS of the local suite (functions/.env.demo-fireops)
+    await db().doc('cliBackups/a').set({ n: 1 });
+    await db().doc('cliBackups/b').set({ n: 2 });
+    await db()
+      .doc('settings/backups')
+      .set({ bucket, collectionIds: ['cliBackups'], drill: { enabled: false, everyDays: 7, sampleSize: 2 } });
+    const exported = await cli('backup', 'now');
+    expect(exported.text).toContain('starting: backups-scheduledExport now');
+    expect(exported.text).toMatch(/done: backups\/\S+: verified/);
+    expect(exported.code).toBe(0);
+
+    expect((await cli('drill', 'now')).text).toBe(
+      'refused: drills are disabled in settings/backups (drill.enabled)',
+    );
+    await db().doc('settings/backups').update({ 'drill.enabled': true });
+    const first = await cli('drill', 'now', '--json');
+    expect(first.code).toBe(0);
+    const firstDrill = JSON.parse(first.text.split('\n').at(-1)!) as { ok: boolean; id: string };
+    expect(firstDrill.ok).toBe(true);
+    // The newest export was drilled and passed: only the request makes a second drill due.
+    const second = await cli('drill', 'now', '--json');
+    expect(second.code).toBe(0);
+    const secondDrill = JSON.parse(second.text.split('\n').at(-1)!) as { ok: boolean; id: string };
+    expect(secondDrill.id).not.toBe(firstDrill.id);
+    const started = (await db().doc(`drills/${secondDrill.id}`).get()).get('startedAtMs') as number;
+    const requested = (
+      (await db().doc('settings/backups').get()).get('drill.requestedAt') as FirebaseFirestore.Timestamp
+    ).toMillis();
+    expect(started).toBeGreaterThanOrEqual(requested);
+  }, 300_000);
+
+  it('says so when the job ran but started nothing (a bucket outside EXPORT_BUCKETS is refused)', async () => {
+    await db()
+      .doc('settings/backups')
+      .set({ bucket: 'not-an-export-bucket', collectionIds: ['cliBackups'] });
+    const refused = await cli('backup', 'now');
+    expect(refused.code).toBe(1);
+    expect(refused.text).toContain('nothing recorded within 60 s');
+  }, 120_000);
 });

@@ -594,6 +594,28 @@ describe('deployment statuses REST', () => {
     return res.body.id as number;
   }
 
+  it('creates a deployment through REST as Octokit sends it (201), and refuses one without a ref (422)', async () => {
+    await createDeployment(); // the repository exists once GitHub knows it
+    const { status, data } = await octokit.rest.repos.createDeployment({
+      owner: OWNER,
+      repo: REPO,
+      ref: 'v1.1.0',
+      environment: 'production',
+      task: 'deploy:fireops-canary',
+      description: 'fireops canary of payments v1.1.0',
+      payload: { rollout: 'release-1-2' },
+      auto_merge: false,
+      required_contexts: [],
+    });
+    expect(status).toBe(201);
+    const id = (data as { id: number }).id;
+    expect(data).toMatchObject({ ref: 'v1.1.0', task: 'deploy:fireops-canary', environment: 'production' });
+    expect(standIn.state.deployments.get(id)).toMatchObject({ ref: 'v1.1.0', productionEnvironment: true });
+    const missing = await api('POST', `/repos/${OWNER}/${REPO}/deployments`, { environment: 'production' });
+    expect(missing.status).toBe(422);
+    expect(JSON.stringify(missing.body)).toContain('"field":"ref"');
+  });
+
   it('creates statuses (201) and lists them newest first', async () => {
     const id = await createDeployment({ id: 4242 });
     expect(id).toBe(4242);

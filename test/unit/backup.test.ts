@@ -202,6 +202,19 @@ describe('drillDue', () => {
     expect(drillDue(drill, last, { id: 'b1' }, T0 + 30 * DAY)).toMatchObject({ due: false });
   });
 
+  it("an admin's request makes a drill due once, until a drill starts after it; never while disabled", () => {
+    const last = { startedAtMs: T0, backupId: 'b1', passed: true };
+    const requested = { ...drill, requestedAtMs: T0 + DAY };
+    expect(drillDue(requested, last, { id: 'b1' }, T0 + 2 * DAY)).toEqual({
+      due: true,
+      why: `requested at ${new Date(T0 + DAY).toISOString()}`,
+    });
+    const after = { startedAtMs: T0 + 2 * DAY, backupId: 'b1', passed: true };
+    expect(drillDue(requested, after, { id: 'b1' }, T0 + 3 * DAY).due).toBe(false);
+    expect(drillDue({ ...requested, enabled: false }, last, { id: 'b1' }, T0 + 2 * DAY).due).toBe(false);
+    expect(drillDue(requested, last, undefined, T0 + 2 * DAY).due).toBe(false);
+  });
+
   it('tries the backup of a failed drill again after everyDays', () => {
     const last = { startedAtMs: T0, backupId: 'b1', passed: false };
     expect(drillDue(drill, last, { id: 'b1' }, T0 + 6 * DAY).due).toBe(false);

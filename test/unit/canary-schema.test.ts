@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { demoHealthChecks } from '../../emulators/seed/health-checks.mjs';
 import { flagSchema } from '../../functions/src/flags/schema';
 import { canaryPolicySchema, rolloutCommandSchema } from '../../functions/src/canary/schema';
 import { parseOrThrow } from '../../functions/src/platform/validation';
@@ -303,6 +302,7 @@ describe('the demo seed (npm start)', () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const seed = JSON.parse(readFileSync(path.join(root, 'emulators/seed/firestore.json'), 'utf8'));
   const devSession = readFileSync(path.join(root, 'emulators/dev-session.mjs'), 'utf8');
+  const synthetic = readFileSync(path.join(root, 'emulators/synthetic-service.mjs'), 'utf8');
 
   it('has a valid canary policy for the service the printed release targets, routed on a seeded valid flag', () => {
     // The printed release is for Codertocat/Hello-World: its service is the repository's name.
@@ -315,10 +315,11 @@ describe('the demo seed (npm start)', () => {
     expect(parsed.router.kind).toBe('firestore-flag');
     const flag = parsed.router.kind === 'firestore-flag' ? parsed.router.flag : '';
     expect(() => parseOrThrow(flagSchema, seed.flags[flag], `flags/${flag}`)).not.toThrow();
-    // Its health metrics are judged on checks the demo seeds.
-    const checks = Object.keys(demoHealthChecks({ firestoreHost: '127.0.0.1:8080', webhookUrl: 'http://x' }));
-    for (const side of ['baseline', 'canary'] as const) {
-      expect(checks).toContain(parsed.targets[side].healthCheck);
-    }
+    // It is judged on the metric windows of the synthetic service npm start runs for Hello-World, whose cohorts
+    // are the policy's targets.
+    expect(parsed.metrics.every((m) => m.source === 'metrics')).toBe(true);
+    expect(devSession).toMatch(/startSyntheticService\(\{[^}]*service: 'Hello-World'/);
+    expect([parsed.targets.baseline.cohort, parsed.targets.canary.cohort]).toEqual(['baseline', 'canary']);
+    expect(synthetic).toContain('const cohorts = { baseline: HEALTHY, canary: HEALTHY, ...opts.cohorts };');
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { routeEvent, serviceFor, type OpsEvent } from '../../functions/src/webhooks/domain/routing';
+import {
+  FIREOPS_DEPLOYMENT_TASK,
+  routeEvent,
+  serviceFor,
+  type OpsEvent,
+} from '../../functions/src/webhooks/domain/routing';
 import { normalizeEvent } from '../../functions/src/webhooks/domain/normalize';
 import { planRedeliveries } from '../../functions/src/webhooks/domain/redelivery';
 
@@ -153,6 +158,24 @@ describe('routeEvent', () => {
       kind: 'rollout-request',
       request: { id: 'deployment-7-5', version: '1.2.3', githubDeploymentId: 5, sha: 'e'.repeat(40) },
     });
+  });
+
+  it('ignores the deployment fireops created for a release (its own task), so it starts no second rollout', () => {
+    const d = routeEvent(
+      norm('deployment', {
+        action: 'created',
+        deployment: {
+          id: 9,
+          sha: 'e'.repeat(40),
+          ref: 'v1.1.0',
+          task: FIREOPS_DEPLOYMENT_TASK,
+          environment: 'production',
+          payload: { rollout: 'release-7-1', version: 'v1.1.0' },
+        },
+      }),
+      settings,
+    );
+    expect(d).toEqual({ kind: 'ignore', reason: 'deployment 9 was created by fireops for a release' });
   });
 
   it('maps services from settings, else the repository name', () => {

@@ -2,10 +2,10 @@
 /**
  * Deployments and their statuses (https://docs.github.com/rest/deployments): list and get deployments, list, get
  * and create statuses, with GitHub's validation and its `auto_inactive` rule. Deployments are created through the
- * control API, as a CI system would.
+ * control API, as a CI system would, or through the REST route (fireops, for a rollout started by a release).
  */
 import { DOCS_DEPLOYMENTS, DOCS_STATUSES, notFound, validationFailed } from '../errors.mjs';
-import { repoKeyOf } from '../state.mjs';
+import { addDeployment, repoKeyOf } from '../state.mjs';
 import { isoSeconds, parseId } from '../values.mjs';
 import { deploymentView, statusView } from '../views.mjs';
 import { findDeployment, findRepo, objectBody, perPageOf } from './find.mjs';
@@ -39,6 +39,42 @@ export function deploymentRoutes(route, { state }) {
     }
     return { status: 200, body: slice.map((d) => deploymentView(state, d, ctx.base)), headers };
   });
+
+  // Create a deployment (what fireops does for a rollout started by a release). GitHub's validation of the fields
+  // fireops and CI systems send; the ref must be given (any ref is accepted: the stand-in has no git data), and
+  // with auto_merge false and no required contexts GitHub answers 201. No `deployment` event is sent to hooks.
+  route(
+    'POST',
+    '/repos/{owner}/{repo}/deployments',
+    `${DOCS_DEPLOYMENTS}#create-a-deployment`,
+    (ctx, docs) => {
+      const repo = findRepo(state, ctx, docs);
+      const body = objectBody(ctx.body, docs);
+      /** @type {Array<Record<string, unknown>>} */
+      const errors = [];
+      if (typeof body.ref !== 'string' || body.ref === '') {
+        errors.push({
+          resource: 'Deployment',
+          code: body.ref === undefined ? 'missing_field' : 'invalid',
+          field: 'ref',
+        });
+      }
+      for (const field of ['task', 'environment', 'description']) {
+        const v = body[field];
+        if (v !== undefined && v !== null && typeof v !== 'string')
+          errors.push({ resource: 'Deployment', code: 'invalid', field });
+      }
+      if (body.required_contexts !== undefined && !Array.isArray(body.required_contexts)) {
+        errors.push({ resource: 'Deployment', code: 'invalid', field: 'required_contexts' });
+      }
+      if (errors.length) throw validationFailed(docs, errors);
+      let id = state.nextId.deployment;
+      while (state.deployments.has(id)) id++;
+      // No git data here: the deployment's sha is zeros whatever the ref.
+      const record = addDeployment(state, id, repoKeyOf(repo.owner, repo.name), { ...body, sha: undefined });
+      return { status: 201, body: deploymentView(state, record, ctx.base) };
+    },
+  );
 
   route('GET', DEPLOYMENT, `${DOCS_DEPLOYMENTS}#get-a-deployment`, (ctx, docs) => ({
     status: 200,

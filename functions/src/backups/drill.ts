@@ -64,8 +64,16 @@ async function drill(
     const last = await drills.orderBy('startedAtMs', 'desc').limit(1).get();
     const lastDoc = last.docs[0];
     const newestDoc = newest.docs[0];
+    const { requestedAt, ...drillSettings } = read.settings.drill;
     const due = drillDue(
-      read.settings.drill,
+      {
+        ...drillSettings,
+        requestedAtMs: requestedAt
+          ? requestedAt instanceof Date
+            ? requestedAt.getTime()
+            : requestedAt.toMillis()
+          : undefined,
+      },
       lastDoc
         ? {
             startedAtMs: lastDoc.get('startedAtMs') as number,

@@ -1,6 +1,7 @@
 // `settings/backups`, edited by admins: what the daily export covers, how long exports are kept, and how often a
 // restore drill proves one restorable. Validated on every run; an invalid document starts no export.
 import { z } from 'zod';
+import { timestampSchema } from '../platform/schema';
 
 // Cloud Storage bucket names: 3-63 characters, lowercase letters, digits, '-', '_' and '.', starting and ending
 // with a letter or digit (dotted names up to 222 are legal but unusual; fireops refuses them to stay simple).
@@ -47,6 +48,11 @@ export const backupSettingsSchema = z.strictObject({
       everyDays: z.number().int().min(1).max(365).default(7),
       /** Documents sampled per export for the drill's content digest comparison. */
       sampleSize: z.number().int().min(1).max(500).default(50),
+      /**
+       * Set by an admin (or `fireops drill now`) to ask for a drill at the next run, whatever everyDays says and
+       * even if the newest export was drilled already; a drill started after it satisfies it.
+       */
+      requestedAt: timestampSchema.optional(),
     })
     .default({ enabled: true, everyDays: 7, sampleSize: 50 }),
   verification: z

@@ -18,7 +18,7 @@ import {
   type RouterResult,
   type TickDecision,
 } from './domain/canary';
-import type { RolloutRequest } from '../webhooks/domain/routing';
+import { FIREOPS_DEPLOYMENT_TASK, type RolloutRequest } from '../webhooks/domain/routing';
 import type { Clock } from '../platform/domain/clock';
 import { toJsonValue } from '../platform/domain/canonical-json';
 import { ValidationError } from '../platform/domain/errors';
@@ -399,12 +399,28 @@ async function act(
   if (decision.action.kind === 'github-status') {
     const req = r.request;
     const [owner, repo] = (req?.repo ?? '').split('/');
-    if (!deps.github || !req?.githubDeploymentId || !owner || !repo) return;
+    if (!deps.github || !req || !owner || !repo) return;
+    let deploymentId = req.githubDeploymentId;
     try {
+      if (!deploymentId && req.source === 'release' && deps.github.createDeployment) {
+        // A release has no deployment to report on: fireops creates one for the tag, once, at the rollout's first
+        // status, and keeps its id on the rollout (a crash in between creates a second one; GitHub shows both).
+        ({ id: deploymentId } = await deps.github.createDeployment({
+          owner,
+          repo,
+          ref: r.version,
+          environment: req.environment,
+          task: FIREOPS_DEPLOYMENT_TASK,
+          description: `fireops canary of ${r.service} ${r.version}`,
+          payload: { rollout: r.id, version: r.version },
+        }));
+        await ref.update({ 'request.githubDeploymentId': deploymentId });
+      }
+      if (!deploymentId) return;
       await deps.github.createDeploymentStatus({
         owner,
         repo,
-        deploymentId: req.githubDeploymentId,
+        deploymentId,
         state: decision.action.state,
         description: decision.action.description,
       });

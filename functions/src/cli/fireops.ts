@@ -7,7 +7,7 @@
 //                                                       custom claim `role`, audited (stream `admins`)
 //   fireops revoke-role ROLE EMAIL --project P [--reason R]
 //   fireops grant-admin|revoke-admin EMAIL ...          aliases of grant-role|revoke-role admin
-//   fireops flag|rollout|check|backup|audit|status ...  the ops commands (ops.ts): console edits from a terminal,
+//   fireops flag|rollout|check|backup|drill|rotate|audit|status ...  the ops commands (ops.ts): console edits from a terminal,
 //                                                       validated like the console's; --json for scripts
 //   options: --location L (Firestore location, default europe-west1), --bucket B (default P-backups),
 //            --github-token-file F (bootstrap: the GitHub token's first version), --actor EMAIL (who acts)
@@ -51,9 +51,11 @@ export interface RunDeps {
   iam?: IamMatrix;
   /** Appends an audit entry (platform/audit-log.ts when absent). */
   appendAudit?: Parameters<typeof setRole>[0]['appendAudit'];
+  /** Runs a scheduled function's job now (runJob below when absent). */
+  runJob?: (functionId: string) => Promise<void>;
 }
 
-const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-role|revoke-role ROLE EMAIL --project P (ROLE: ${ROLES.join('|')}) | fireops grant-admin|revoke-admin EMAIL --project P | fireops flag get|set, rollout list|show|approve|pause|resume|abort|promote-now|rollback-now, check add|disable|list, backup list, audit verify, status --project P [--json]`;
+const USAGE = `usage: fireops doctor|bootstrap --project P [--apply] [--local] | fireops grant-role|revoke-role ROLE EMAIL --project P (ROLE: ${ROLES.join('|')}) | fireops grant-admin|revoke-admin EMAIL --project P | fireops flag get|set, rollout list|show|approve|pause|resume|abort|promote-now|rollback-now, check add|disable|list, backup list|now, drill now, rotate SECRET, audit verify, status --project P [--json] [--detach] [--region R]`;
 
 /** Runs one command; resolves the exit code. */
 export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
@@ -78,6 +80,8 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
       percent: { type: 'string' },
       description: { type: 'string' },
       expires: { type: 'string' },
+      detach: { type: 'boolean', default: false },
+      region: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -140,10 +144,43 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
     json: values.json,
     color: !values.json && Boolean(process.stdout.isTTY) && !env.NO_COLOR && !deps.out,
     actor: values.actor,
+    detach: values.detach,
+    runJob:
+      deps.runJob ??
+      ((id) => runJob(project, values.region ?? env.FIREOPS_REGION ?? env.REGION ?? 'europe-west1', id, env)),
   });
   if (code !== undefined) return code;
   out(`fireops: unknown command '${command}'\n${USAGE}`);
   return 2;
+}
+
+/**
+ * Runs a scheduled function's Cloud Scheduler job now (the console's "Force run": `jobs.run`, which sends the
+ * function the same request as a scheduled run). Locally the Functions emulator serves scheduled functions on
+ * `/{project}/{region}/{id}-0` with the scheduler's headers (emulators/scheduler.mjs), the way `npm run fire` does.
+ */
+async function runJob(project: string, region: string, functionId: string, env: NodeJS.ProcessEnv) {
+  const job = `projects/${project}/locations/${region}/jobs/firebase-schedule-${functionId}-${region}`;
+  if (env.FIREOPS_FUNCTIONS_URL) {
+    const res = await fetch(`${env.FIREOPS_FUNCTIONS_URL}/${project}/${region}/${functionId}-0`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'X-CloudScheduler-JobName': job,
+        'X-CloudScheduler-ScheduleTime': new Date().toISOString(),
+      },
+      body: '{}',
+      signal: AbortSignal.timeout(600_000),
+    });
+    if (!res.ok) throw new Error(`the local ${functionId} answered ${res.status}`);
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by the command that needs it
+  const gal = require('google-auth-library') as typeof import('google-auth-library');
+  const client = await new gal.GoogleAuth({
+    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+  }).getClient();
+  await client.request({ url: `https://cloudscheduler.googleapis.com/v1/${job}:run`, method: 'POST' });
 }
 
 function settingsFor(

@@ -13,9 +13,14 @@
 //   fireops status                             uptime, error budget and state of every check
 //   common: --project P, --json (machine output), --actor EMAIL (recorded as `by` on rollout commands)
 //
-// Not here (and why): `rotate`, `backup now` and `drill now` start work that runs in the deployed functions; they
-// need the function's identity and its retries, so they are started with `npm run fire` locally, or Cloud
-// Scheduler's "force run" in production (docs/admin-guide.md "From a terminal").
+//   fireops rotate SECRET                      sets secretPolicies/SECRET.rotateRequestedAt, follows the rotation
+//   fireops backup now                         runs the export's Cloud Scheduler job now, follows the export
+//   fireops drill now                          sets settings/backups.drill.requestedAt, runs the drill's job now
+//   common to the three: --detach (do not follow), --region R (where the scheduled functions run)
+//
+// The work itself always runs in the deployed functions, with their identity, retries and audit: the CLI only
+// writes the request an admin would write in the console, or asks Cloud Scheduler to run the job now (what the
+// console's "Force run" does; locally the Functions emulator's scheduler route), then follows the documents.
 import fs from 'node:fs';
 import type { Firestore } from 'firebase-admin/firestore';
 import { ValidationError } from '../platform/domain/errors';
@@ -27,6 +32,12 @@ export interface OpsContext {
   json: boolean;
   color: boolean;
   actor: string | undefined;
+  /** Runs a scheduled function's job now (Cloud Scheduler's force run; locally the emulator's route). */
+  runJob?: ((functionId: string) => Promise<void>) | undefined;
+  /** Do not follow the work a command started. */
+  detach?: boolean | undefined;
+  /** How long a followed command waits, and how often it looks (tests shorten nothing: defaults). */
+  followMs?: number | undefined;
 }
 
 export interface OpsOptions {
@@ -89,7 +100,14 @@ export async function opsCommand(
       return refuse(ctx, 'usage: fireops check add FILE | check disable ID | check list');
     case 'backup':
       if (sub === 'list') return backupList(ctx);
-      return refuse(ctx, 'usage: fireops backup list (exports start on schedule, or `npm run fire` locally)');
+      if (sub === 'now') return backupNow(ctx);
+      return refuse(ctx, 'usage: fireops backup list | backup now [--detach]');
+    case 'drill':
+      if (sub === 'now') return drillNow(ctx);
+      return refuse(ctx, 'usage: fireops drill now [--detach]');
+    case 'rotate':
+      if (sub) return rotate(ctx, sub);
+      return refuse(ctx, 'usage: fireops rotate SECRET [--detach]');
     case 'audit':
       if (sub === 'verify') return auditVerify(ctx, arg);
       return refuse(ctx, 'usage: fireops audit verify [STREAM]');
@@ -320,6 +338,174 @@ async function backupList(ctx: OpsContext): Promise<number> {
     for (const line of table([['ID', 'STATE', 'STARTED'], ...rows.map((r) => [r.id, r.state, r.startedAt])]))
       ctx.out(line);
   return 0;
+}
+
+// ------------------------------------------------------------------------------- work in the deployed functions
+
+/** The settings/backups console edit of `drill now`, validated with the drill's own schema first. */
+async function drillNow(ctx: OpsContext): Promise<number> {
+  const { BACKUP_SETTINGS, DRILLS } = await import('../platform/collections.js');
+  const { backupSettingsSchema } = await import('../backups/schema.js');
+  const { parseOrThrow } = await import('../platform/validation.js');
+  const { Timestamp } = await import('firebase-admin/firestore');
+  const ref = ctx.db().doc(BACKUP_SETTINGS);
+  const snap = await ref.get();
+  if (!snap.exists) return refuse(ctx, `${BACKUP_SETTINGS} does not exist: backups are not configured`);
+  const requestedAt = Timestamp.now();
+  const data = snap.data() as { drill?: Record<string, unknown> };
+  try {
+    const next = parseOrThrow(
+      backupSettingsSchema,
+      { ...data, drill: { ...(data.drill ?? {}), requestedAt } },
+      BACKUP_SETTINGS,
+    );
+    if (!next.drill.enabled) return refuse(ctx, `drills are disabled in ${BACKUP_SETTINGS} (drill.enabled)`);
+  } catch (err) {
+    if (err instanceof ValidationError) return refuse(ctx, err.message);
+    throw err;
+  }
+  await ref.update({ 'drill.requestedAt': requestedAt });
+  const fromMs = requestedAt.toMillis();
+  return startAndFollow(ctx, 'backups-restoreDrill', {
+    what: `${BACKUP_SETTINGS}.drill.requestedAt`,
+    find: async () => newest(ctx, DRILLS, fromMs),
+    label: (d) => `drills/${d.id}: ${String(d.get('state'))}`,
+    done: (d) => ['passed', 'failed'].includes(String(d.get('state'))),
+    ok: (d) => d.get('state') === 'passed',
+  });
+}
+
+async function backupNow(ctx: OpsContext): Promise<number> {
+  const { BACKUPS } = await import('../platform/collections.js');
+  const fromMs = Date.now();
+  return startAndFollow(ctx, 'backups-scheduledExport', {
+    what: 'the export job',
+    find: async () => newest(ctx, BACKUPS, fromMs),
+    label: (d) => `backups/${d.id}: ${String(d.get('state'))}`,
+    done: (d) => ['verified', 'failed'].includes(String(d.get('state'))),
+    ok: (d) => d.get('state') === 'verified',
+  });
+}
+
+/** The newest document of `collection` started at or after `fromMs` (1 s of clock skew allowed). */
+async function newest(ctx: OpsContext, collection: string, fromMs: number) {
+  const snap = await ctx
+    .db()
+    .collection(collection)
+    .where('startedAtMs', '>=', fromMs - 1_000)
+    .orderBy('startedAtMs', 'desc')
+    .limit(1)
+    .get();
+  return snap.docs[0];
+}
+
+async function rotate(ctx: OpsContext, secretId: string): Promise<number> {
+  const { SECRET_POLICIES, ROTATIONS } = await import('../platform/collections.js');
+  const { secretPolicySchema } = await import('../rotation/schema.js');
+  const { parseOrThrow } = await import('../platform/validation.js');
+  const { Timestamp } = await import('firebase-admin/firestore');
+  const ref = ctx.db().collection(SECRET_POLICIES).doc(secretId);
+  const snap = await ref.get();
+  if (!snap.exists)
+    return refuse(
+      ctx,
+      `no rotation policy ${SECRET_POLICIES}/${secretId}: fireops rotates only secrets with a policy (docs/capabilities/rotation.md)`,
+    );
+  const rotateRequestedAt = Timestamp.now();
+  try {
+    const policy = parseOrThrow(
+      secretPolicySchema,
+      { ...snap.data(), rotateRequestedAt },
+      `${SECRET_POLICIES}/${secretId}`,
+    );
+    if (!policy.enabled) return refuse(ctx, `${SECRET_POLICIES}/${secretId} is disabled (enabled: false)`);
+  } catch (err) {
+    if (err instanceof ValidationError) return refuse(ctx, err.message);
+    throw err;
+  }
+  // What the console writes: the request only; rotation-onSecretPolicyWrite starts the rotation as the admin.
+  await ref.update({ rotateRequestedAt });
+  const fromMs = rotateRequestedAt.toMillis();
+  return follow(ctx, `${SECRET_POLICIES}/${secretId}.rotateRequestedAt`, {
+    find: async () => {
+      const all = await ctx.db().collection(ROTATIONS).where('secretId', '==', secretId).get();
+      const started = (d: FirebaseFirestore.QueryDocumentSnapshot) =>
+        (d.get('startedAt') as FirebaseFirestore.Timestamp | undefined)?.toMillis() ?? 0;
+      return all.docs.filter((d) => started(d) >= fromMs - 1_000).sort((a, b) => started(b) - started(a))[0];
+    },
+    label: (d) =>
+      `rotations/${d.id}: ${String(d.get('phase'))}${d.get('newVersion') ? ` (version ${String(d.get('newVersion'))})` : ''}`,
+    // Grace: the new version is current and the old one still accepted; the rest happens on later sweeps.
+    done: (d) => ['grace', 'retired', 'completed', 'failed'].includes(String(d.get('phase'))),
+    ok: (d) => ['grace', 'retired', 'completed'].includes(String(d.get('phase'))),
+  });
+}
+
+/** A request no function acted on within this is reported as refused (the work records itself in seconds). */
+const NOTHING_RECORDED_MS = 60_000;
+
+interface Followed {
+  find: () => Promise<FirebaseFirestore.QueryDocumentSnapshot | undefined>;
+  label: (d: FirebaseFirestore.QueryDocumentSnapshot) => string;
+  done: (d: FirebaseFirestore.QueryDocumentSnapshot) => boolean;
+  ok: (d: FirebaseFirestore.QueryDocumentSnapshot) => boolean;
+}
+
+async function startAndFollow(
+  ctx: OpsContext,
+  functionId: string,
+  f: Followed & { what: string },
+): Promise<number> {
+  if (!ctx.runJob) return refuse(ctx, `cannot run ${functionId} from here (no scheduler access)`);
+  if (!ctx.json) ctx.out(`${paint(ctx, 36, 'starting')}: ${functionId} now`);
+  try {
+    await ctx.runJob(functionId);
+  } catch (err) {
+    return refuse(ctx, `${functionId} could not be started: ${(err as Error).message}`);
+  }
+  return follow(ctx, `${functionId} job run`, f);
+}
+
+/** Prints each state the followed document passes through until it is done (or the wait ends: exit 3). */
+async function follow(ctx: OpsContext, started: string, f: Followed): Promise<number> {
+  if (ctx.detach) {
+    if (ctx.json) ctx.out(JSON.stringify({ ok: true, started }));
+    else ctx.out(`${paint(ctx, 32, 'started')}: ${started} (not followed: --detach)`);
+    return 0;
+  }
+  if (!ctx.json)
+    ctx.out(`${paint(ctx, 32, 'requested')}: ${started}; following (Ctrl-C stops following only)`);
+  const startedAt = Date.now();
+  const deadline = startedAt + (ctx.followMs ?? 10 * 60_000);
+  let last = '';
+  while (Date.now() < deadline) {
+    const d = await f.find();
+    // The function answered but recorded nothing: it refused (its settings, a bucket not allowed) or failed.
+    if (!d && Date.now() - startedAt > NOTHING_RECORDED_MS) {
+      const why = `nothing recorded within ${NOTHING_RECORDED_MS / 1000} s of ${started}: the function refused or failed; its log and ops-alerts say why`;
+      if (ctx.json) ctx.out(JSON.stringify({ ok: false, error: why }));
+      else ctx.out(`${paint(ctx, 31, 'failed')}: ${why}`);
+      return 1;
+    }
+    if (d) {
+      const line = f.label(d);
+      if (line !== last && !ctx.json) ctx.out(`  ${line}`);
+      last = line;
+      if (f.done(d)) {
+        const ok = f.ok(d);
+        if (ctx.json) ctx.out(JSON.stringify({ ok, id: d.id, doc: plain(d.data()) }));
+        else ctx.out(ok ? `${paint(ctx, 32, 'done')}: ${line}` : `${paint(ctx, 31, 'failed')}: ${line}`);
+        return ok ? 0 : 1;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  if (ctx.json) ctx.out(JSON.stringify({ ok: false, error: 'still running', last }));
+  else
+    ctx.out(
+      `${paint(ctx, 33, 'still running')}: ${last || 'nothing recorded yet'}; follow it in the console`,
+    );
+  return 3;
 }
 
 async function auditVerify(ctx: OpsContext, stream: string | undefined): Promise<number> {

@@ -31,6 +31,16 @@ export interface HookDelivery {
 }
 
 export interface GithubApi {
+  /** A deployment of `ref` (no merge, no required status checks: the release was built already). */
+  createDeployment?(input: {
+    owner: string;
+    repo: string;
+    ref: string;
+    environment: string;
+    task: string;
+    description: string;
+    payload: Record<string, string>;
+  }): Promise<{ id: number }>;
   createDeploymentStatus(input: {
     owner: string;
     repo: string;
@@ -174,6 +184,30 @@ export class OctokitGithubApi implements GithubApi {
     });
     this.client = { octokit, at: clock.nowMs() };
     return octokit;
+  }
+
+  async createDeployment(input: Parameters<NonNullable<GithubApi['createDeployment']>>[0]) {
+    const octokit = await this.octokit();
+    try {
+      const { data, status } = await octokit.rest.repos.createDeployment({
+        owner: input.owner,
+        repo: input.repo,
+        ref: input.ref,
+        environment: input.environment,
+        task: input.task,
+        description: clampDescription(input.description),
+        payload: input.payload,
+        auto_merge: false,
+        required_contexts: [],
+        production_environment: true,
+      });
+      // 202 is GitHub's "merged the default branch first" answer, which auto_merge: false rules out.
+      if (status !== 201 || !('id' in data))
+        throw new Error(`GitHub answered ${status} without a deployment`);
+      return { id: data.id };
+    } catch (err) {
+      throw mapError(err, `deployment of ${input.owner}/${input.repo}@${input.ref}`);
+    }
   }
 
   async createDeploymentStatus(input: Parameters<GithubApi['createDeploymentStatus']>[0]) {

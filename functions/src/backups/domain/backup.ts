@@ -194,7 +194,7 @@ export function judgeDrill(
  * already proven by a passed drill (a failed drill's backup is tried again: the failure may have been the drill's).
  */
 export function drillDue(
-  drill: { enabled: boolean; everyDays: number },
+  drill: { enabled: boolean; everyDays: number; requestedAtMs?: number | undefined },
   lastDrill: { startedAtMs: number; backupId: string; passed: boolean } | undefined,
   newestVerified: { id: string } | undefined,
   nowMs: number,
@@ -202,6 +202,9 @@ export function drillDue(
   if (!drill.enabled) return { due: false, why: 'drills disabled in settings/backups' };
   if (!newestVerified) return { due: false, why: 'no verified backup to restore' };
   if (!lastDrill) return { due: true, why: 'no drill on record' };
+  // An admin's request is met by the first drill started after it.
+  if (drill.requestedAtMs !== undefined && drill.requestedAtMs > lastDrill.startedAtMs)
+    return { due: true, why: `requested at ${new Date(drill.requestedAtMs).toISOString()}` };
   const ageDays = (nowMs - lastDrill.startedAtMs) / 86_400_000;
   if (ageDays < drill.everyDays) {
     return { due: false, why: `last drill ${ageDays.toFixed(1)} day(s) ago, every ${drill.everyDays}` };

@@ -34,6 +34,12 @@ export interface RoutingSettings {
   services: Readonly<Record<string, string>>;
 }
 
+/**
+ * The `task` of the GitHub deployment fireops creates for a rollout started by a release (a release has no
+ * deployment of its own to write statuses on); deployment events with this task are fireops' own and ignored.
+ */
+export const FIREOPS_DEPLOYMENT_TASK = 'deploy:fireops-canary';
+
 /** `rolloutRequests/{id}`: what the canary controller consumes. */
 export interface RolloutRequest {
   id: string;
@@ -118,6 +124,13 @@ export function routeEvent(e: OpsEvent, settings: RoutingSettings): RouteDecisio
       if (e.action !== 'created') return { kind: 'ignore', reason: `deployment ${e.action ?? '?'}` };
       if (!e.deployment || !e.repo || e.repoId === null || !e.environment) {
         return { kind: 'ignore', reason: 'deployment without repository or environment' };
+      }
+      // The deployment fireops itself creates for a release's rollout (canary/controller.ts): not a new request.
+      if (e.deployment.task === FIREOPS_DEPLOYMENT_TASK) {
+        return {
+          kind: 'ignore',
+          reason: `deployment ${e.deployment.id} was created by fireops for a release`,
+        };
       }
       if (!settings.environments.includes(e.environment)) {
         return {
