@@ -41,7 +41,7 @@ const { secretManager, secretName } = fns('./platform/secret-manager.js');
 const REPO_ID = 1296269;
 const SERVICE = DEMO_REPO;
 const WEBHOOK_SECRET_ID = process.env.WEBHOOK_SECRET_ID ?? 'github-webhook-secret';
-const CHAT_SECRET_ID = 'demo-chat-webhook';
+const CHAT_SECRET_ID = 'fireops-demo-chat-webhook'; // fireops reads only fireops- secrets named at run time
 const CHECK_ID = 'payments-api';
 
 // ------------------------------------------------------------------------------------------------- display

@@ -300,9 +300,12 @@ describe('settings/health', () => {
 
 describe('settings/alerts', () => {
   it('accepts no webhook or a secret id', () => {
-    expect(parseOrThrow(alertSettingsSchema, {}, 'settings/alerts')).toEqual({});
+    // The routing fields default to nothing routed (platform/domain/alert-routing.ts).
+    const none = { channels: {}, routes: [], dedupMinutes: 0 };
+    expect(parseOrThrow(alertSettingsSchema, {}, 'settings/alerts')).toEqual(none);
     expect(parseOrThrow(alertSettingsSchema, { webhookSecret: 'slack-webhook' }, 'settings/alerts')).toEqual({
       webhookSecret: 'slack-webhook',
+      ...none,
     });
   });
 

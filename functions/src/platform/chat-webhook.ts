@@ -112,7 +112,8 @@ export function chatOriginRefusal(
 
 /** Posts to the webhook whose URL a Secret Manager secret holds; one per instance (it caches the URL). */
 export class ChatWebhook {
-  private cached: { secretId: string; atMs: number; url: string } | undefined;
+  /** The URL of each secret, read at most once per CHAT_URL_CACHE_MS (an instance posts to a few channels). */
+  private readonly cached = new Map<string, { atMs: number; url: string }>();
   private readonly clock: Clock;
   private readonly timeoutMs: number;
   private readonly urlCacheMs: number;
@@ -136,32 +137,41 @@ export class ChatWebhook {
    * cannot help until an admin fixes it). No message names the URL.
    */
   async post(secretId: string, message: ChatMessage): Promise<{ status: number }> {
+    return this.postRaw(secretId, JSON.stringify(message));
+  }
+
+  /** post with the JSON body as given (a signature covers these exact bytes) and extra headers. */
+  async postRaw(
+    secretId: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number }> {
     const url = await this.url(secretId);
     let res: Response;
     try {
       res = await this.fetchImpl(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(message),
+        headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+        body,
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error', // a redirect would send the alert somewhere the secret does not name
       });
     } catch (err) {
-      this.cached = undefined; // the webhook may have been replaced: the retry reads the secret again
+      this.cached.delete(secretId); // the webhook may have been replaced: the retry reads the secret again
       // No `cause`: the original error quotes the URL in places (undici's request-construction errors do).
       throw new TransientError(
         scrubUrl(`chat webhook (secret ${secretId}) failed: ${describeFetchError(err)}`, url),
       );
     }
     // Read the body (at most CHAT_MAX_RESPONSE_BYTES) so the connection is released; it matters only on a refusal.
-    const body = await readCapped(res, CHAT_MAX_RESPONSE_BYTES).then(
+    const answer = await readCapped(res, CHAT_MAX_RESPONSE_BYTES).then(
       (r) => (r.truncated ? '(a longer answer, not read)' : r.text),
       () => '',
     );
     if (res.status < 200 || res.status > 299) {
-      this.cached = undefined;
+      this.cached.delete(secretId);
       // The URL first (a sink may echo it), then anything else that looks like a credential.
-      const snippet = redactCredentials(scrubUrl(body.slice(0, 4 * MAX_ERROR_BODY_CHARS), url))
+      const snippet = redactCredentials(scrubUrl(answer.slice(0, 4 * MAX_ERROR_BODY_CHARS), url))
         .slice(0, MAX_ERROR_BODY_CHARS)
         .replace(/\s+/g, ' ')
         .trim();
@@ -177,8 +187,8 @@ export class ChatWebhook {
 
   private async url(secretId: string): Promise<string> {
     const now = this.clock.nowMs();
-    const c = this.cached;
-    if (c && c.secretId === secretId && now - c.atMs < this.urlCacheMs) return c.url;
+    const c = this.cached.get(secretId);
+    if (c && now - c.atMs < this.urlCacheMs) return c.url;
     // `echo URL | gcloud secrets versions add` stores a trailing newline.
     const url = (await this.readSecret(secretId)).trim();
     redactor.register(url);
@@ -200,7 +210,7 @@ export class ChatWebhook {
         `secret ${secretId} holds a webhook URL fireops may not call: ${refused}`,
         'webhookSecret',
       );
-    this.cached = { secretId, atMs: now, url };
+    this.cached.set(secretId, { atMs: now, url });
     return url;
   }
 }

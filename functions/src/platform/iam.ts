@@ -143,7 +143,7 @@ export const GRANTS: readonly Grant[] = [
     role: 'roles/secretmanager.secretAccessor',
     resource: project,
     condition: fireopsSecrets,
-    why: 'notifyAlerts reads the chat webhook URL named by settings/alerts.webhookSecret (platform/chat-webhook.ts)',
+    why: 'notifyAlerts reads the channel URLs, signing keys and relay tokens settings/alerts names (platform/notifier.ts)',
   },
   // webhooks
   firestoreUser('webhooks', 'deliveries, rolloutRequests, githubHooks, audit log'),

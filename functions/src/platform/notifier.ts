@@ -1,6 +1,12 @@
 // `ops-alerts`: alerts for humans. Every alert is validated and logged at its severity (Cloud Logging alerting
-// policies can page on it), then posted to the Slack-compatible webhook whose URL the Secret Manager secret named
-// by `settings/alerts.webhookSecret` holds, if any.
+// policies can page on it), then delivered to the channels `settings/alerts` routes it to (domain/alert-routing.ts):
+// Slack-compatible webhooks, generic signed webhooks and an HTTP mail relay, each URL held by a Secret Manager
+// secret. The legacy `webhookSecret` is the channel `default`, which receives what no route names.
+//
+// Each (alert, channel) pair is its own delivery below: claimed, posted, marked, retried and given up on by
+// itself, so a relay that is down never re-posts to a chat that already has the alert. Quiet hours hold an alert
+// in its claim (`held`, due when they end) for notifySweep to deliver; deduplication by kind and target skips a
+// channel that received the same within `dedupMinutes` (counted on `processedEvents/cloudevent:notify-dedup:...`).
 //
 // This is its own function, off the probe path: a chat endpoint that is down or slow only makes this function
 // fail and Pub/Sub redeliver (`retry: true`); probes and incident transitions never wait for it.
@@ -18,7 +24,9 @@
 // Configuration problems are not retried but never swallow the alert: it is logged first, and an invalid
 // `settings/alerts`, a missing secret or a secret that holds no usable URL add a warning naming what to fix.
 import { ALERT_SETTINGS } from './collections';
-import { CHAT_POST_TIMEOUT_MS, ChatWebhook, chatMessageFor } from './chat-webhook';
+import { createHash } from 'node:crypto';
+import { CHAT_POST_TIMEOUT_MS, CHAT_URL_CACHE_MS, ChatWebhook, chatMessageFor } from './chat-webhook';
+import { DEFAULT_CHANNEL, quietUntil, routeAlert, webhookSignature } from './domain/alert-routing';
 import { openAudit } from './audit-log';
 import { db, firestoreModule, transact } from './firestore';
 import { PROCESSED_EVENT_TTL_MS, idempotencyDocId } from './idempotency';
@@ -33,11 +41,20 @@ import { ValidationError } from './domain/errors';
 /** An admin's edit of settings/alerts takes effect within this on every instance. */
 export const ALERT_SETTINGS_CACHE_MS = 60_000;
 
-export type ChatOutcome = 'posted' | 'duplicate' | 'not-configured' | 'misconfigured';
+/**
+ * What became of an alert's delivery: `posted` when at least one channel received it now; otherwise the most
+ * telling outcome of its channels (`held` for quiet hours, `suppressed` by the dedup window, `duplicate` when every
+ * channel had it already, `misconfigured` when a channel's settings or secret are unusable), `not-routed` when no
+ * route and no default channel takes it, `not-configured` without settings/alerts or any channel.
+ */
+export type ChatOutcome =
+  'posted' | 'duplicate' | 'not-configured' | 'misconfigured' | 'held' | 'suppressed' | 'not-routed';
 
 export interface AlertDeps {
   settings: () => Promise<AlertSettings | undefined>;
-  chat: Pick<ChatWebhook, 'post'>;
+  chat: Pick<ChatWebhook, 'post' | 'postRaw'>;
+  /** A secret's value (signing keys, relay tokens); default: Secret Manager, cached per instance for a minute. */
+  secretValue?: (secretId: string) => Promise<string>;
   clock?: Clock;
 }
 
@@ -50,14 +67,29 @@ export function createAlertDeps(overrides: Partial<AlertDeps> = {}): AlertDeps {
       ALERT_SETTINGS_CACHE_MS,
     ),
     chat: new ChatWebhook(),
+    secretValue: cachedSecretValue(),
     ...overrides,
+  };
+}
+
+function cachedSecretValue(): (secretId: string) => Promise<string> {
+  const cache = new Map<string, { atMs: number; value: string }>();
+  return async (secretId) => {
+    const hit = cache.get(secretId);
+    if (hit && Date.now() - hit.atMs < CHAT_URL_CACHE_MS) return hit.value;
+    const { accessSecretValue } = await import('./secret-manager.js');
+    const value = (await accessSecretValue(secretId, 'latest')).value.trim();
+    cache.set(secretId, { atMs: Date.now(), value });
+    return value;
   };
 }
 
 let defaultDeps: AlertDeps | undefined;
 const defaultAlertDeps = () => (defaultDeps ??= createAlertDeps());
 
-export const notifyKey = (alertId: string) => `notify:${alertId}`;
+/** The delivery of one alert to one channel (the default channel keeps the key it had before routing). */
+export const notifyKey = (alertId: string, channel: string = DEFAULT_CHANNEL) =>
+  channel === DEFAULT_CHANNEL ? `notify:${alertId}` : `notify:${alertId}:${channel}`;
 
 export async function handleAlert(
   message: unknown,
@@ -69,11 +101,11 @@ export async function handleAlert(
   const level = alert.severity === 'critical' ? 'error' : alert.severity === 'warning' ? 'warn' : 'info';
   log[level](`ALERT ${alert.title}`, { kind: alert.kind, target: alert.target, text: alert.text });
 
+  let settings: AlertSettings | undefined;
   try {
-    return { alert, chat: await postToChat(alert, deps, log) };
+    settings = await deps.settings();
   } catch (err) {
-    // Permanent: retrying cannot help until an admin fixes the configuration, and the alert is already logged.
-    // Transient errors (Firestore, Secret Manager or the chat endpoint unavailable) go on to be retried.
+    // Permanent: retrying cannot help until an admin fixes settings/alerts, and the alert is already logged.
     if (!(err instanceof ValidationError)) throw err;
     log.warn('alert not posted to chat: fix settings/alerts or its webhook secret', {
       error: err.message,
@@ -81,30 +113,166 @@ export async function handleAlert(
     });
     return { alert, chat: 'misconfigured' };
   }
+  const channels = channelsOf(settings);
+  if (!settings || channels.size === 0) return { alert, chat: 'not-configured' };
+  const names = routeAlert(
+    { routes: settings.routes, hasDefault: channels.has(DEFAULT_CHANNEL) },
+    { kind: alert.kind, severity: alert.severity },
+  );
+  if (names.length === 0) {
+    log.info('alert matches no route and there is no default channel: logged only', { kind: alert.kind });
+    return { alert, chat: 'not-routed' };
+  }
+  const outcomes: ChatOutcome[] = [];
+  let transient: Error | undefined;
+  for (const name of names) {
+    try {
+      outcomes.push(await deliverTo(alert, name, channels.get(name)!, settings, deps, log));
+    } catch (err) {
+      // A channel's own configuration problem (its secret missing or not a usable URL) is not retried; the
+      // other channels still get the alert. Transient errors are retried by Pub/Sub and notifySweep: the
+      // channels that have the alert find their claim posted and are not posted to again.
+      if (err instanceof ValidationError) {
+        log.warn('alert not posted to chat: fix settings/alerts or its webhook secret', {
+          channel: name,
+          error: err.message,
+          field: err.field,
+        });
+        outcomes.push('misconfigured');
+      } else transient ??= err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  if (transient !== undefined) throw transient;
+  const order: ChatOutcome[] = ['posted', 'held', 'suppressed', 'misconfigured', 'duplicate'];
+  return { alert, chat: order.find((o) => outcomes.includes(o)) ?? 'duplicate' };
 }
 
-async function postToChat(alert: Alert, deps: AlertDeps, log: Logger): Promise<ChatOutcome> {
-  const secretId = (await deps.settings())?.webhookSecret;
-  if (secretId === undefined) return 'not-configured';
+type Channel = NonNullable<AlertSettings['channels']>[string];
+
+/** The channels settings/alerts defines, the legacy webhookSecret as `default`. */
+function channelsOf(settings: AlertSettings | undefined): Map<string, Channel> {
+  const out = new Map<string, Channel>(Object.entries(settings?.channels ?? {}));
+  if (settings?.webhookSecret !== undefined)
+    out.set(DEFAULT_CHANNEL, { type: 'slack', urlSecret: settings.webhookSecret });
+  return out;
+}
+
+async function deliverTo(
+  alert: Alert,
+  name: string,
+  channel: Channel,
+  settings: AlertSettings,
+  deps: AlertDeps,
+  log: Logger,
+): Promise<ChatOutcome> {
   const clock = deps.clock ?? systemClock;
-  const claim = await claimAlert(alert, clock);
+  const secretId = channel.type === 'email' ? channel.relaySecret : channel.urlSecret;
+  const fields = { channel: name, secretId };
+  const dedupMs = (settings.dedupMinutes ?? 0) * 60_000;
+  if (dedupMs > 0 && (await suppressedByDedup(alert, name, dedupMs, clock))) {
+    log.info('alert suppressed: the same kind and target went to this channel within dedupMinutes', fields);
+    return 'suppressed';
+  }
+  const claim = await claimAlert(alert, name, clock);
   if (!claim.claimed) {
-    if (claim.state === 'posted') log.info('alert already posted to chat: redelivery skipped', { secretId });
-    else if (claim.state === 'gave-up')
-      log.warn('alert was given up on earlier: not posted again', { secretId });
-    else log.info('alert is being posted by another delivery: skipped', { secretId });
-    return 'duplicate';
+    if (claim.state === 'posted') log.info('alert already posted to chat: redelivery skipped', fields);
+    else if (claim.state === 'gave-up') log.warn('alert was given up on earlier: not posted again', fields);
+    else if (claim.state === 'held') log.info('alert held for quiet hours: not posted yet', fields);
+    else log.info('alert is being posted by another delivery: skipped', fields);
+    return claim.state === 'held' ? 'held' : 'duplicate';
+  }
+  const heldUntil = quietUntil(settings.quietHours, alert.severity, clock.nowMs());
+  if (heldUntil !== undefined) {
+    // Not an attempt: the claim keeps its count, and notifySweep delivers it once quiet hours are over.
+    await claim.ref.update({ state: 'held', attempts: claim.attempts - 1, nextAttemptAtMs: heldUntil });
+    log.info('alert held for quiet hours', { ...fields, until: new Date(heldUntil).toISOString() });
+    return 'held';
   }
   let status: number;
   try {
-    ({ status } = await deps.chat.post(secretId, chatMessageFor(alert)));
+    ({ status } = await send(alert, channel, deps, clock));
   } catch (err) {
-    await recordFailure(alert, claim.attempts, err, clock, log);
+    await recordFailure(alert, name, claim.attempts, err, clock, log);
     throw err;
   }
   await claim.ref.update({ state: 'posted', pending: false, postedAtMs: clock.nowMs() });
-  log.info('alert posted to chat', { secretId, status, attempt: claim.attempts });
+  if (dedupMs > 0) await dedupRef(alert, name).set({ lastPostedAtMs: clock.nowMs(), alertId: alert.alertId });
+  log.info('alert posted to chat', { ...fields, status, attempt: claim.attempts });
   return 'posted';
+}
+
+/** One post to one channel, in that channel's format. */
+async function send(alert: Alert, channel: Channel, deps: AlertDeps, clock: Clock) {
+  const secretValue = deps.secretValue ?? cachedSecretValue();
+  switch (channel.type) {
+    case 'slack':
+      return deps.chat.post(channel.urlSecret, chatMessageFor(alert));
+    case 'webhook': {
+      const body = JSON.stringify(alert);
+      const timestamp = Math.floor(clock.nowMs() / 1000);
+      const key = await secretValue(channel.signingSecret);
+      return deps.chat.postRaw(channel.urlSecret, body, {
+        'x-fireops-timestamp': String(timestamp),
+        'x-fireops-signature': webhookSignature(key, timestamp, body),
+        'x-fireops-alert-id': alert.alertId,
+      });
+    }
+    case 'email': {
+      const token = channel.tokenSecret ? await secretValue(channel.tokenSecret) : undefined;
+      return deps.chat.postRaw(
+        channel.relaySecret,
+        JSON.stringify(emailFor(alert, channel)),
+        token ? { authorization: `Bearer ${token}` } : {},
+      );
+    }
+  }
+}
+
+/** The mail relay's JSON (docs/admin-guide.md "Alerts"): plain text, the runbook link on its own line. */
+export function emailFor(
+  alert: Alert,
+  channel: { to: readonly string[]; from?: string | undefined },
+): { from: string; to: string[]; subject: string; text: string } {
+  const lines = [
+    alert.text,
+    '',
+    `Kind: ${alert.kind} (${alert.severity})`,
+    `Target: ${alert.target}`,
+    `At: ${new Date(alert.atMs).toISOString()}`,
+    ...(alert.runbookUrl ? [`Runbook: ${alert.runbookUrl}`] : []),
+  ];
+  return {
+    from: channel.from ?? 'fireops@localhost',
+    to: [...channel.to],
+    // Header injection: a subject is one line.
+    subject: `[fireops ${alert.severity}] ${alert.title}`.replace(/[\r\n]+/g, ' ').slice(0, 200),
+    text: lines.join('\n'),
+  };
+}
+
+const dedupRef = (alert: Alert, channel: string) =>
+  db()
+    .collection(PROCESSED_EVENTS)
+    .doc(
+      idempotencyDocId(
+        'cloudevent',
+        `notify-dedup:${channel}:${createHash('sha256').update(`${alert.kind}\n${alert.target}`).digest('hex').slice(0, 32)}`,
+      ),
+    );
+
+/** Whether another alert of the same kind and target went to `channel` within `windowMs` (counted when so). */
+async function suppressedByDedup(alert: Alert, channel: string, windowMs: number, clock: Clock) {
+  const ref = dedupRef(alert, channel);
+  const snap = await ref.get();
+  const last = snap.get('lastPostedAtMs') as number | undefined;
+  if (last === undefined || clock.nowMs() - last >= windowMs || snap.get('alertId') === alert.alertId)
+    return false;
+  const { FieldValue, Timestamp } = firestoreModule();
+  await ref.update({
+    suppressed: FieldValue.increment(1),
+    expireAt: Timestamp.fromMillis(last + windowMs + PROCESSED_EVENT_TTL_MS),
+  });
+  return true;
 }
 
 /** A claim older than this belongs to a delivery that died (the post times out after CHAT_POST_TIMEOUT_MS). */
@@ -115,7 +283,7 @@ const RETRY_BASE_MS = 60_000;
 const RETRY_MAX_MS = 3_600_000;
 export const ALERTS_STREAM = 'alerts';
 
-type DeliveryState = 'claimed' | 'posted' | 'failed' | 'gave-up';
+type DeliveryState = 'claimed' | 'posted' | 'failed' | 'held' | 'gave-up';
 
 /** `processedEvents/cloudevent:notify:<alertId>`: the claim and the record of one alert's chat delivery. */
 interface DeliveryDoc {
@@ -123,6 +291,8 @@ interface DeliveryDoc {
   key: string;
   alertId: string;
   alert: Alert;
+  /** The settings/alerts channel this delivery is for. */
+  channel: string;
   state: DeliveryState;
   /** Claimed or failed: what notifySweep looks at (one equality: no composite index). */
   pending: boolean;
@@ -137,19 +307,20 @@ export function notifyBackoffMs(attempts: number): number {
   return Math.min(RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
 }
 
-const deliveryRef = (alertId: string) =>
+const deliveryRef = (alertId: string, channel: string) =>
   db()
     .collection(PROCESSED_EVENTS)
-    .doc(idempotencyDocId('cloudevent', notifyKey(alertId)));
+    .doc(idempotencyDocId('cloudevent', notifyKey(alertId, channel)));
 
 async function claimAlert(
   alert: Alert,
+  channel: string,
   clock: Clock,
 ): Promise<
   | { claimed: true; attempts: number; ref: FirebaseFirestore.DocumentReference }
   | { claimed: false; state: DeliveryState }
 > {
-  const ref = deliveryRef(alert.alertId);
+  const ref = deliveryRef(alert.alertId, channel);
   const { Timestamp } = firestoreModule();
   return transact(async (tx) => {
     const snap = await tx.get(ref);
@@ -157,14 +328,17 @@ async function claimAlert(
     const current = snap.data() as DeliveryDoc | undefined;
     if (current) {
       const abandoned = current.state === 'claimed' && now - current.claimedAtMs >= CLAIM_TIMEOUT_MS;
-      if (current.state !== 'failed' && !abandoned) return { claimed: false as const, state: current.state };
+      const heldAndDue = current.state === 'held' && (current.nextAttemptAtMs ?? 0) <= now;
+      if (current.state !== 'failed' && !abandoned && !heldAndDue)
+        return { claimed: false as const, state: current.state };
     }
     const attempts = (current?.attempts ?? 0) + 1;
     const next: DeliveryDoc = {
       kind: 'cloudevent',
-      key: notifyKey(alert.alertId),
+      key: notifyKey(alert.alertId, channel),
       alertId: alert.alertId,
       alert,
+      channel,
       state: 'claimed',
       pending: true,
       attempts,
@@ -179,12 +353,19 @@ async function claimAlert(
   });
 }
 
-async function recordFailure(alert: Alert, attempts: number, err: unknown, clock: Clock, log: Logger) {
+async function recordFailure(
+  alert: Alert,
+  channel: string,
+  attempts: number,
+  err: unknown,
+  clock: Clock,
+  log: Logger,
+) {
   // Error messages of the chat adapter never hold the URL (scrubbed there).
   const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
   const now = clock.nowMs();
   if (attempts < MAX_NOTIFY_ATTEMPTS) {
-    await deliveryRef(alert.alertId).update({
+    await deliveryRef(alert.alertId, channel).update({
       state: 'failed',
       lastError,
       nextAttemptAtMs: now + notifyBackoffMs(attempts),
@@ -193,14 +374,14 @@ async function recordFailure(alert: Alert, attempts: number, err: unknown, clock
   }
   await transact(async (tx) => {
     const audit = await openAudit(tx, [ALERTS_STREAM], clock);
-    tx.update(deliveryRef(alert.alertId), { state: 'gave-up', pending: false, lastError });
+    tx.update(deliveryRef(alert.alertId, channel), { state: 'gave-up', pending: false, lastError });
     audit.append(ALERTS_STREAM, {
       actor: { type: 'system', id: 'notifyAlerts' },
       action: 'alert.chat-gave-up',
       target: alert.target,
       reason: `not posted to chat after ${attempts} attempts: ${lastError}`,
       correlationId: alert.correlationId,
-      details: { alertId: alert.alertId, kind: alert.kind, attempts },
+      details: { alertId: alert.alertId, kind: alert.kind, attempts, channel },
     });
   });
   log.error('alert given up: not posted to chat after the last attempt', { attempts, error: lastError });
@@ -223,7 +404,7 @@ export async function sweepAlerts(deps: AlertDeps = defaultAlertDeps()): Promise
   const due = snap.docs
     .map((d) => d.data() as DeliveryDoc)
     .filter((d) =>
-      d.state === 'failed'
+      d.state === 'failed' || d.state === 'held'
         ? (d.nextAttemptAtMs ?? 0) <= now
         : d.state === 'claimed' && now - d.claimedAtMs >= CLAIM_TIMEOUT_MS,
     );
