@@ -19,6 +19,7 @@
 // production drives them with (webhooks, Pub/Sub, Cloud Scheduler's requests, the ops commands' document writes).
 // The only thing played is the outside world: GitHub, a service's metrics exporter, its health endpoint, a chat sink.
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -47,11 +48,16 @@ const CHECK_ID = 'payments-api';
 // ------------------------------------------------------------------------------------------------- display
 
 const t0 = Date.now();
-const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+// Under `npm run demo` the launcher shows the file FIREOPS_DEMO_DISPLAY on the terminal, the suite's own logs
+// going elsewhere; run directly (inside `launcher.mjs exec`), the display is this process's output.
+const displayFile = process.env.FIREOPS_DEMO_DISPLAY;
+const print = displayFile ? (line) => appendFileSync(displayFile, `${line}\n`) : (line) => console.log(line);
+const tty =
+  (Boolean(process.stdout.isTTY) || process.env.FIREOPS_DEMO_COLOR === '1') && !process.env.NO_COLOR;
 const paint = (code, s) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
 const ACT_COLOR = { setup: 90, canary: 35, rotation: 36, backups: 34, health: 33, audit: 32 };
 const clock = () => paint(90, `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`);
-const say = (act, text) => console.log(`${clock()} ${paint(ACT_COLOR[act] ?? 0, act.padEnd(8))} ${text}`);
+const say = (act, text) => print(`${clock()} ${paint(ACT_COLOR[act] ?? 0, act.padEnd(8))} ${text}`);
 /** A document fireops changed, and how. */
 const changed = (act, doc, text) => say(act, `${paint(1, doc)} ${text}`);
 /** Where a user would look to see it. */
@@ -501,14 +507,14 @@ await runAct('audit', () => audit());
 await synthetic.stop();
 await chat.close();
 const failed = results.filter((r) => !r.ok);
-console.log(`\n${paint(1, 'fireops demo')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+print(`\n${paint(1, 'fireops demo')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 for (const r of results) {
   const mark = r.ok ? paint(32, '✔') : paint(31, '✘');
-  console.log(`  ${mark} ${r.name.padEnd(9)} ${r.seconds.toFixed(0).padStart(4)} s  ${r.summary}`);
+  print(`  ${mark} ${r.name.padEnd(9)} ${r.seconds.toFixed(0).padStart(4)} s  ${r.summary}`);
 }
 if (failed.length) {
-  console.log(paint(31, `\n${failed.length} act(s) failed: ${failed.map((r) => r.name).join(', ')}`));
+  print(paint(31, `\n${failed.length} act(s) failed: ${failed.map((r) => r.name).join(', ')}`));
   process.exit(1);
 }
-console.log(paint(32, '\nevery act did what it said.'));
+print(paint(32, '\nevery act did what it said.'));
 process.exit(0);

@@ -9,7 +9,15 @@
 //
 // Everything it starts is stopped when it exits, on Ctrl-C and on failure (see stopAll).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
@@ -319,7 +327,52 @@ async function stopAll() {
   return stopping;
 }
 
-async function withSuite(command, { seed = false } = {}) {
+/**
+ * `npm run demo`: the suite's own output (firebase-tools, every function's log lines) goes to a log file, and the
+ * demo's display, which emulators/demo.mjs appends to FIREOPS_DEMO_DISPLAY, is copied to this terminal as it
+ * grows: what happens, act by act, without the emulators' chatter. On a failure the log's last lines follow.
+ */
+async function runDemo() {
+  const dir = path.join(ROOT, '.cache');
+  mkdirSync(dir, { recursive: true });
+  const display = path.join(dir, 'demo-display.log');
+  const suiteLog = path.join(dir, 'demo-suite.log');
+  writeFileSync(display, '');
+  const logFd = openSync(suiteLog, 'w');
+  console.log(
+    `[launcher] starting a fresh local suite for the demo (its logs: ${path.relative(ROOT, suiteLog)})`,
+  );
+  let shown = 0;
+  const copy = () => {
+    const text = readFileSync(display, 'utf8');
+    if (text.length > shown) process.stdout.write(text.slice(shown));
+    shown = text.length;
+  };
+  const timer = setInterval(copy, 200);
+  try {
+    const code = await withSuite(`node ${JSON.stringify(path.join(ROOT, 'emulators', 'demo.mjs'))}`, {
+      seed: true,
+      stdio: ['ignore', logFd, logFd],
+      env: {
+        FIREOPS_DEMO_DISPLAY: display,
+        ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FIREOPS_DEMO_COLOR: '1' } : {}),
+      },
+    });
+    copy();
+    if (code !== 0) {
+      const tail = readFileSync(suiteLog, 'utf8').split('\n').slice(-80).join('\n');
+      console.log(
+        `\n[launcher] the demo failed (exit ${code}); the suite's last log lines (${suiteLog}):\n${tail}`,
+      );
+    }
+    return code;
+  } finally {
+    clearInterval(timer);
+    closeSync(logFd);
+  }
+}
+
+async function withSuite(command, { seed = false, stdio = undefined, env: extraEnv = {} } = {}) {
   const binaryEnv = emulatorBinaryEnv();
   const onSignal = (sig) => {
     if (stopping) return;
@@ -353,7 +406,8 @@ async function withSuite(command, { seed = false } = {}) {
     env.FIREOPS_HOSTING_URL = `http://127.0.0.1:${config.hostingPort}`;
     const args = ['emulators:exec', ...config.args, '--project', PROJECT_ID, '--only', ONLY, command];
     return await run(FIREBASE_BIN, args, {
-      env,
+      env: { ...env, ...extraEnv },
+      ...(stdio ? { stdio } : {}),
       // A process group of its own, so Ctrl-C is delivered to firebase-tools once, by stopAll.
       detached: true,
     });
@@ -387,7 +441,7 @@ async function main(argv) {
     case 'demo':
       // The whole story on a fresh suite (emulators/demo.mjs); exits non-zero naming the act that failed.
       if (rest[0] !== '--no-build') await step('build functions', 'npm', ['run', 'build']);
-      return withSuite(`node ${JSON.stringify(path.join(ROOT, 'emulators', 'demo.mjs'))}`, { seed: true });
+      return runDemo();
     case 'test':
       await step('build functions', 'npm', ['run', 'build']);
       await step('typecheck', 'npm', ['run', 'typecheck']);
