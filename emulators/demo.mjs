@@ -453,6 +453,10 @@ async function health({ synthetic, chat }) {
 
 async function audit() {
   const act = 'audit';
+  // Cloud Scheduler runs the anchoring every 15 minutes: once now, so the verification has anchors to check.
+  await fire('platform-anchorAuditLog');
+  say(act, 'platform-anchorAuditLog wrote the stream heads to the retention-locked anchor bucket');
+  look(act, `${process.env.FIREOPS_BUCKETS_DIR}/${project}-audit-anchors/anchors/`);
   const cli = await fireops(act, ['audit', 'verify']);
   if (cli.code !== 0) throw new ActFailed(`fireops audit verify exited ${cli.code}`);
   return 'every audit stream verified (hash chains and anchors)';

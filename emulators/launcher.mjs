@@ -16,6 +16,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -162,6 +163,10 @@ async function startStandIns({ seed }) {
   // through the Firestore emulator) and the Cloud Storage stand-in (which serves them).
   const bucketsDir = process.env.FIREOPS_BUCKETS_DIR ?? path.join(ROOT, '.cache', 'buckets');
   mkdirSync(bucketsDir, { recursive: true });
+  // The audit anchors vouch for the audit log of a database; the emulator's database starts empty every run, so
+  // the anchors of an earlier run (a test suite's, another session's) would only contradict the new chains.
+  // `npm start` and `npm run demo` start with none (the integration suite leaves its tests' anchors there).
+  if (seed) rmSync(path.join(bucketsDir, `${PROJECT_ID}-audit-anchors`), { recursive: true, force: true });
   const { startFirestoreAdminStandIn } = await import('./firestore-admin/server.mjs');
   const firestoreAdmin = await startFirestoreAdminStandIn({
     port: Number(process.env.FIRESTORE_ADMIN_STAND_IN_PORT ?? 9330 + PORT_OFFSET),

@@ -258,6 +258,32 @@ describe('deduplication and quiet hours', () => {
   });
 });
 
+describe('an edit of settings/alerts while a delivery waits', () => {
+  it('drops, logged, a held delivery whose channel no longer takes the alert; it does not retry it forever', async () => {
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const now = Date.now();
+    const quietHours = { start: hhmm(now - 3_600_000), end: hhmm(now + 3_600_000), timeZone: 'UTC' };
+    const clock = { t: now, nowMs: () => clock.t };
+    const warning = alertOf('backup.stale', 'warning');
+    expect((await handleAlert(warning, depsFor(settingsDoc({ quietHours }), clock).deps)).chat).toBe('held');
+    // The admin removes the backup route; quiet hours end.
+    const edited = settingsDoc({ routes: [{ kinds: ['*'], minSeverity: 'critical', channels: ['pager'] }] });
+    const { deps } = depsFor(edited, clock);
+    clock.t = Math.floor(now / 60_000) * 60_000 + 3_600_000;
+    expect(await sweepAlerts(deps)).toMatchObject({ retried: 1, posted: 1 }); // to default, which takes it now
+    expect(fallback.accepted).toHaveLength(1);
+    expect(mail.accepted).toHaveLength(0);
+    const claim = await db()
+      .collection('processedEvents')
+      .where('alertId', '==', warning.alertId)
+      .where('channel', '==', 'oncall')
+      .get();
+    expect(claim.docs[0]!.data()).toMatchObject({ state: 'dropped', pending: false });
+    expect(lines.some((l) => l.message.startsWith('alert delivery dropped'))).toBe(true);
+    expect(await sweepAlerts(deps)).toMatchObject({ retried: 0 });
+  });
+});
+
 describe('through the deployed notifyAlerts', () => {
   it('takes settings/alerts from Firestore and delivers a signed webhook post the receiver verifies', async () => {
     await db()

@@ -97,6 +97,9 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
   // The platform modules (audit log, Firestore) read the project from the environment.
   env.GCLOUD_PROJECT = project;
   const local = values.local || Boolean(env.SECRET_MANAGER_EMULATOR_HOST);
+  // Against the local suite no Google credentials exist: without this, google-auth-library probes the GCE
+  // metadata server and warns on every command (gcp-metadata honours METADATA_SERVER_DETECTION).
+  if (local) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const apis = deps.apis ?? defaultApis(project, env, local);
 
   if (command === 'doctor' || command === 'bootstrap') {

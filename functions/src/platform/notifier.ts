@@ -283,7 +283,7 @@ const RETRY_BASE_MS = 60_000;
 const RETRY_MAX_MS = 3_600_000;
 export const ALERTS_STREAM = 'alerts';
 
-type DeliveryState = 'claimed' | 'posted' | 'failed' | 'held' | 'gave-up';
+type DeliveryState = 'claimed' | 'posted' | 'failed' | 'held' | 'gave-up' | 'dropped';
 
 /** `processedEvents/cloudevent:notify:<alertId>`: the claim and the record of one alert's chat delivery. */
 interface DeliveryDoc {
@@ -411,7 +411,12 @@ export async function sweepAlerts(deps: AlertDeps = defaultAlertDeps()): Promise
   const out: SweepOutcome = { retried: due.length, posted: 0, failed: 0 };
   for (const d of due) {
     try {
-      if ((await handleAlert(d.alert, deps)).chat === 'posted') out.posted += 1;
+      const { chat } = await handleAlert(d.alert, deps);
+      if (chat === 'posted') out.posted += 1;
+      // Settings edited since: the channel no longer takes this alert (route or channel removed, or the dedup
+      // window now covers it), so handleAlert never claimed it. It leaves the sweep, logged; an invalid
+      // settings/alerts is not such an edit (the claim waits for the fix).
+      if (chat !== 'misconfigured') await dropIfUntouched(d, chat);
     } catch (err) {
       out.failed += 1; // recorded on the claim by postToChat; logged here, the next sweep tries again
       logger({ correlationId: d.alert.correlationId, alertId: d.alertId }).warn('alert re-send failed', {
@@ -421,6 +426,21 @@ export async function sweepAlerts(deps: AlertDeps = defaultAlertDeps()): Promise
     }
   }
   return out;
+}
+
+async function dropIfUntouched(d: DeliveryDoc, outcome: ChatOutcome) {
+  const ref = deliveryRef(d.alertId, d.channel ?? DEFAULT_CHANNEL);
+  const dropped = await transact(async (tx) => {
+    const now = (await tx.get(ref)).data() as DeliveryDoc | undefined;
+    if (!now?.pending || now.state !== d.state || now.claimedAtMs !== d.claimedAtMs) return false;
+    tx.update(ref, { state: 'dropped', pending: false, lastError: `not delivered on re-send: ${outcome}` });
+    return true;
+  });
+  if (dropped)
+    logger({ correlationId: d.alert.correlationId, alertId: d.alertId }).warn(
+      'alert delivery dropped: settings/alerts no longer sends it to this channel',
+      { channel: d.channel, outcome },
+    );
 }
 
 /** Alerts re-sent per sweep: more wait for the next one (a backlog that large means the chat is down anyway). */
